@@ -1,0 +1,34 @@
+# Two commands for users: `make start` (build, demo sites, run) and `make test` (build, run all tests).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+TEST_ARGS ?=
+
+.PHONY: start test bench system-packages clean
+
+# Python packages: one pinned resolution (constraints.txt) into a virtualenv.
+$(VENV)/.installed: setup.py constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q -c constraints.txt pip setuptools wheel
+	$(VENV)/bin/pip install -q -c constraints.txt -e ".[test]" Plone zc.buildout plone.recipe.zope2instance zc.recipe.testrunner
+	touch $@
+
+# buildout writes the instance and the test runner from the packages already installed.
+bin/instance: $(VENV)/.installed buildout.cfg versions.cfg
+	$(VENV)/bin/buildout -N
+	touch $@
+
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+system-packages:
+	@command -v chromium >/dev/null || { apt-get update && apt-get install -y --no-install-recommends chromium; }
+
+start: bin/instance
+	bin/instance run scripts/setup_demo.py
+	bin/instance fg
+
+test: bin/instance system-packages
+	set -o pipefail; mkdir -p var; bin/test $(TEST_ARGS) 2>&1 | tee var/test.log
+	@awk -f scripts/test_summary.awk var/test.log
+
+clean:
+	rm -rf $(VENV) bin parts develop-eggs eggs .installed.cfg

@@ -1,0 +1,1 @@
+"""Classic-UI views: the Sync page, the Remote forms, delete confirmation, step buttons."""

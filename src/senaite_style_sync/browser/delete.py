@@ -1,0 +1,24 @@
+"""Delete a Remote after confirmation."""
+
+from plone import api
+from plone.protect import CheckAuthenticator
+from Products.Five.browser import BrowserView
+
+from senaite_style_sync.browser.utils import requested_remote
+from senaite_style_sync.browser.utils import sync_page_url
+from senaite_style_sync.remotes.storage import RemoteStorage
+
+
+class RemoteDeleteView(BrowserView):
+    """GET shows the confirmation; POST with the CSRF token deletes."""
+
+    def __call__(self) -> str:
+        self.remote = requested_remote(self.context, self.request)
+        if self.request.method != "POST":
+            return self.index()
+        CheckAuthenticator(self.request)
+        if "form.buttons.delete" in self.request.form:
+            RemoteStorage(self.context).delete(self.remote.name)
+            api.portal.show_message(f"Remote '{self.remote.name}' deleted.", self.request)
+        self.request.response.redirect(sync_page_url())
+        return ""

@@ -1,0 +1,1 @@
+"""Remote configurations: schema, persistent records, storage, secrets, validation."""

@@ -1,0 +1,55 @@
+"""Create and edit Remotes: validate the complete settings, then write, or write nothing."""
+
+from typing import Any
+
+from plone import api
+
+from senaite_style_sync.remotes.remote import Remote
+from senaite_style_sync.remotes.storage import RemoteStorage
+from senaite_style_sync.remotes.validation import validate_remote
+
+
+class InvalidRemote(ValueError):
+    """Settings that fail validation; ``errors`` maps field names to messages."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{field}: {message}" for field, message in errors.items()))
+        self.errors = errors
+
+
+def installed_types() -> list[str]:
+    return list(api.portal.get_tool("portal_types").listContentTypes())
+
+
+def create_remote(site, data: dict[str, Any]) -> Remote:
+    """Add a Remote from complete settings ``data``; raise InvalidRemote and store nothing if invalid."""
+    storage = RemoteStorage(site)
+    settings = Remote(data.get("name") or "").settings()
+    settings.update(data)
+    errors = validate_remote(
+        settings | {"password": data.get("password")},
+        is_new=True,
+        taken_names=storage,
+        installed_types=installed_types(),
+    )
+    if errors:
+        raise InvalidRemote(errors)
+    remote = Remote(settings["name"])
+    remote.update(settings | {"password": data.get("password")})
+    storage.add(remote)
+    return remote
+
+
+def edit_remote(remote: Remote, changes: dict[str, Any]) -> None:
+    """Apply ``changes`` to ``remote``; the name stays. Raise InvalidRemote and change nothing if invalid."""
+    settings = remote.settings() | {k: v for k, v in changes.items() if k != "name"}
+    errors = validate_remote(
+        settings | {"password": changes.get("password")},
+        is_new=False,
+        taken_names=(),
+        installed_types=installed_types(),
+        has_stored_password=remote.has_password,
+    )
+    if errors:
+        raise InvalidRemote(errors)
+    remote.update(settings | {"password": changes.get("password")})

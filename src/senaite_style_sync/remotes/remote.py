@@ -1,0 +1,57 @@
+"""The persistent record of one Remote."""
+
+from datetime import datetime
+from typing import Any
+
+from persistent import Persistent
+from persistent.mapping import PersistentMapping
+
+from senaite_style_sync.remotes import credentials
+from senaite_style_sync.remotes.schema import IRemote
+from senaite_style_sync.remotes.schema import SETTINGS_FIELDS
+from senaite_style_sync.remotes.schema import TYPE_RULE_FIELDS
+
+
+STEPS = ("fetch", "import", "update")
+
+
+class Remote(Persistent):
+    """Settings of one peer site, its encrypted password and the outcome of its last runs."""
+
+    def __init__(self, name: str) -> None:
+        for field_name in SETTINGS_FIELDS:
+            setattr(self, field_name, IRemote[field_name].default)
+        self.name = name
+        self._password_token = b""
+        # step name -> {"time": datetime, "outcome": str, "count": int}
+        self.last_runs = PersistentMapping()
+
+    def update(self, data: dict[str, Any]) -> None:
+        """Set the settings given in ``data``; a non-empty ``password`` replaces the stored one."""
+        for field_name in SETTINGS_FIELDS:
+            if field_name in data and field_name != "name":
+                value = data[field_name]
+                if field_name in TYPE_RULE_FIELDS:
+                    value = sorted(set(value or ()))
+                setattr(self, field_name, value)
+        if data.get("password"):
+            self._password_token = credentials.encrypt(data["password"])
+
+    @property
+    def has_password(self) -> bool:
+        return bool(self._password_token)
+
+    def password(self) -> str:
+        """The decrypted password ("" when none is stored)."""
+        return credentials.decrypt(self._password_token) if self._password_token else ""
+
+    def settings(self) -> dict[str, Any]:
+        """Every setting but the password, as plain Python values."""
+        data = {name: getattr(self, name) for name in SETTINGS_FIELDS}
+        for name in TYPE_RULE_FIELDS:
+            data[name] = list(data[name])
+        return data
+
+    def record_run(self, step: str, outcome: str, count: int) -> None:
+        """Remember the outcome of the latest run of ``step``."""
+        self.last_runs[step] = {"time": datetime.now(), "outcome": outcome, "count": count}

@@ -1,0 +1,20 @@
+"""Install and uninstall handlers."""
+
+from plone import api
+from plone.base.interfaces import INonInstallable
+from zope.interface import implementer
+
+from senaite_style_sync.remotes.storage import RemoteStorage
+
+
+@implementer(INonInstallable)
+class HiddenProfiles:
+    """Keep the uninstall profile out of the add-on control panel."""
+
+    def getNonInstallableProfiles(self) -> list[str]:
+        return ["senaite_style_sync:uninstall"]
+
+
+def uninstall(setup_tool) -> None:
+    """Remove every stored remote (and with them their encrypted passwords)."""
+    RemoteStorage(api.portal.get()).clear()

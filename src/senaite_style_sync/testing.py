@@ -1,0 +1,72 @@
+"""Test layers: a Plone site ``plone`` with the add-on and a second site ``source`` to sync from.
+
+SYNC_INTEGRATION_TESTING    in-process, rolled back after each test.
+SYNC_FUNCTIONAL_TESTING     both sites served over real HTTP by a WSGI server thread;
+                            ``layer["server_url"]`` is the server's root URL.
+"""
+
+import os
+
+import transaction
+from cryptography.fernet import Fernet
+from plone.app.contenttypes.testing import PLONE_APP_CONTENTTYPES_FIXTURE
+from plone.app.testing import applyProfile
+from plone.app.testing import FunctionalTesting
+from plone.app.testing import IntegrationTesting
+from plone.app.testing import PloneSandboxLayer
+from plone.app.testing import setRoles
+from plone.app.testing import TEST_USER_ID
+from plone.testing.zope import WSGI_SERVER_FIXTURE
+from Products.CMFPlone.factory import addPloneSite
+from zope.component.hooks import setSite
+
+from senaite_style_sync.remotes.credentials import ENV_KEY
+
+
+SOURCE_SITE_ID = "source"
+EDITOR_NAME = "editor"
+EDITOR_PASSWORD = "editor-password-1"
+SITE_ADMIN_NAME = "siteadmin"
+SITE_ADMIN_PASSWORD = "siteadmin-password-1"
+
+
+class SyncLayer(PloneSandboxLayer):
+    defaultBases = (PLONE_APP_CONTENTTYPES_FIXTURE,)
+
+    def setUpZope(self, app, configurationContext) -> None:
+        # Tests never touch a key file: each test run encrypts with a fresh key.
+        self._previous_key = os.environ.get(ENV_KEY)
+        os.environ[ENV_KEY] = Fernet.generate_key().decode()
+        import plone.restapi
+        import senaite_style_sync
+
+        self.loadZCML(package=plone.restapi)
+        self.loadZCML(package=senaite_style_sync)
+
+    def tearDownZope(self, app) -> None:
+        if self._previous_key is None:
+            os.environ.pop(ENV_KEY, None)
+        else:
+            os.environ[ENV_KEY] = self._previous_key
+
+    def setUpPloneSite(self, portal) -> None:
+        applyProfile(portal, "senaite_style_sync:default")
+        acl_users = portal.acl_users
+        acl_users.userFolderAddUser(EDITOR_NAME, EDITOR_PASSWORD, ["Editor"], [])
+        acl_users.userFolderAddUser(SITE_ADMIN_NAME, SITE_ADMIN_PASSWORD, ["Site Administrator"], [])
+        setRoles(portal, TEST_USER_ID, ["Manager"])
+        app = portal.aq_parent
+        addPloneSite(
+            app,
+            SOURCE_SITE_ID,
+            extension_ids=["plone.app.contenttypes:default", "plone.restapi:default"],
+        )
+        setSite(portal)
+        transaction.commit()
+
+
+SYNC_FIXTURE = SyncLayer()
+SYNC_INTEGRATION_TESTING = IntegrationTesting(bases=(SYNC_FIXTURE,), name="SyncLayer:Integration")
+SYNC_FUNCTIONAL_TESTING = FunctionalTesting(
+    bases=(SYNC_FIXTURE, WSGI_SERVER_FIXTURE), name="SyncLayer:Functional"
+)

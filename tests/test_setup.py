@@ -1,0 +1,56 @@
+"""Install and uninstall through GenericSetup."""
+
+import unittest
+
+from plone import api
+from plone.app.testing import setRoles
+from plone.app.testing import TEST_USER_ID
+from plone.browserlayer.utils import registered_layers
+
+from senaite_style_sync.interfaces import ISenaiteStyleSyncLayer
+from senaite_style_sync.permissions import MANAGE_REMOTES
+from senaite_style_sync.remotes.changes import create_remote
+from senaite_style_sync.remotes.storage import ANNOTATION_KEY
+from senaite_style_sync.remotes.storage import RemoteStorage
+from senaite_style_sync.testing import SYNC_INTEGRATION_TESTING
+from zope.annotation.interfaces import IAnnotations
+
+
+class TestInstall(unittest.TestCase):
+    layer = SYNC_INTEGRATION_TESTING
+
+    def setUp(self):
+        self.portal = self.layer["portal"]
+        setRoles(self.portal, TEST_USER_ID, ["Manager"])
+
+    def test_installed(self):
+        from Products.CMFPlone.utils import get_installer
+
+        installer = get_installer(self.portal, self.layer["request"])
+        self.assertTrue(installer.is_product_installed("senaite_style_sync"))
+        self.assertIn(ISenaiteStyleSyncLayer, registered_layers())
+
+    def test_permission_granted_to_manager_and_site_administrator(self):
+        roles = {r["name"] for r in self.portal.rolesOfPermission(MANAGE_REMOTES) if r["selected"]}
+        self.assertEqual(roles, {"Manager", "Site Administrator"})
+
+    def test_site_setup_link(self):
+        configlet = [
+            a for a in api.portal.get_tool("portal_controlpanel").listActions() if a.getId() == "senaite_style_sync"
+        ]
+        self.assertEqual(len(configlet), 1)
+        self.assertTrue(configlet[0].getActionExpression().endswith("/@@sync"))
+
+    def test_uninstall_removes_layer_link_and_remotes(self):
+        from Products.CMFPlone.utils import get_installer
+
+        create_remote(self.portal, {"name": "lab1", "url": "https://lab1.example.org/Plone"})
+        self.assertIn(ANNOTATION_KEY, IAnnotations(self.portal))
+        installer = get_installer(self.portal, self.layer["request"])
+        installer.uninstall_product("senaite_style_sync")
+        self.assertFalse(installer.is_product_installed("senaite_style_sync"))
+        self.assertNotIn(ISenaiteStyleSyncLayer, registered_layers())
+        self.assertNotIn(ANNOTATION_KEY, IAnnotations(self.portal))
+        self.assertIsNone(RemoteStorage(self.portal).get("lab1"))
+        ids = [a.getId() for a in api.portal.get_tool("portal_controlpanel").listActions()]
+        self.assertNotIn("senaite_style_sync", ids)
