@@ -13,6 +13,7 @@ The password is write-only: it is accepted in POST/PATCH and never returned.
 from typing import Any
 
 from plone.restapi.deserializer import json_body
+from plone.restapi.exceptions import DeserializationError
 from plone.restapi.services import Service
 from zExceptions import BadRequest
 from zExceptions import NotFound
@@ -34,10 +35,8 @@ from senaite_style_sync.remotes.storage import RemoteStorage
 WRITABLE_FIELDS = frozenset(TEXT_FIELDS + BOOL_FIELDS + TYPE_RULE_FIELDS + ("auto_sync_interval", "password"))
 
 
-def body_errors(body: Any) -> dict[str, str]:
+def body_errors(body: dict[str, Any]) -> dict[str, str]:
     """Type errors in a JSON body, before the Remote's own validation runs."""
-    if not isinstance(body, dict):
-        return {"body": "Expected a JSON object."}
     errors = {}
     for key, value in body.items():
         if key not in WRITABLE_FIELDS:
@@ -101,7 +100,10 @@ class RemotesService(Service):
         }
 
     def read_body(self) -> tuple[dict[str, Any], dict[str, str]]:
-        body = json_body(self.request)
+        try:
+            body = json_body(self.request)
+        except DeserializationError as error:
+            return {}, {"body": f"Expected a JSON object: {error}."}
         return body, body_errors(body)
 
 
