@@ -51,7 +51,7 @@ class TestSyncPageInBrowser(unittest.TestCase):
             self.assertEqual(row.locator(".remote-name").inner_text(), "lab1")
             link = row.locator(f'a[href="{self.source_url}"]')
             self.assertEqual(link.inner_text(), self.source_url)
-            self.assertIn("Full Sync Content Types: Document, Folder", row.inner_text())
+            self.assertIn("Full Sync Content Types: Page, Folder", row.inner_text())
             self.assertIn("Remote 'lab1' saved.", page.locator("#global_statusmessage").inner_text())
             self.assertEqual(page.locator("#no-remotes").count(), 0)
             with open(SCREENSHOT, "wb") as stream:  # path= would leave a Playwright thread behind

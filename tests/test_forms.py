@@ -75,7 +75,7 @@ class TestAddEditDelete(FormTestCase):
         self.assertEqual(self.browser.url, f"{self.portal_url}/@@sync")
         self.assertIn("Remote 'lab1' saved.", self.browser.contents)
         self.assertIn('id="remote-lab1"', self.browser.contents)
-        self.assertIn("Prefixable Content Types: Document, News Item", self.browser.contents)
+        self.assertIn("Prefixable Content Types: Page, News Item", self.browser.contents)
         self.assertIn("every 60 min", self.browser.contents)
         self.assertNotIn(PASSWORD, self.browser.contents)
         remote = self.stored("lab1")

@@ -1,8 +1,8 @@
 """Test layers: a Plone site ``plone`` with the add-on and a second site ``source`` to sync from.
 
 SYNC_INTEGRATION_TESTING    in-process, rolled back after each test.
-SYNC_FUNCTIONAL_TESTING     both sites served over real HTTP by a WSGI server thread;
-                            ``layer["server_url"]`` is the server's root URL.
+SYNC_FUNCTIONAL_TESTING     both sites served over real HTTP by a WSGI server thread
+                            at ``http://<layer["host"]>:<layer["port"]>``.
 """
 
 import os

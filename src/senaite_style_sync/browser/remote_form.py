@@ -55,6 +55,7 @@ class RemoteForm(form.Form):
         for name in TYPE_RULE_FIELDS:
             self.widgets[name].multiple = "multiple"
             self.widgets[name].size = 8
+            self.widgets[name].addClass("form-select")
         # A password typed or stored is never sent back to the browser.
         self.widgets["password"].value = ""
 

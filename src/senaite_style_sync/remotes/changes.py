@@ -4,7 +4,11 @@ from typing import Any
 
 from plone import api
 
+from zope.component import getUtility
+from zope.schema.interfaces import IVocabularyFactory
+
 from senaite_style_sync.remotes.remote import Remote
+from senaite_style_sync.remotes.schema import TYPES_VOCABULARY
 from senaite_style_sync.remotes.storage import RemoteStorage
 from senaite_style_sync.remotes.validation import validate_remote
 
@@ -18,7 +22,9 @@ class InvalidRemote(ValueError):
 
 
 def installed_types() -> list[str]:
-    return list(api.portal.get_tool("portal_types").listContentTypes())
+    """The content types a remote's type rules may name: the form's multi-select vocabulary."""
+    vocabulary = getUtility(IVocabularyFactory, TYPES_VOCABULARY)(api.portal.get())
+    return [term.value for term in vocabulary]
 
 
 def create_remote(site, data: dict[str, Any]) -> Remote:

@@ -6,7 +6,7 @@ from zope.interface import Interface
 from senaite_style_sync import _
 
 
-TYPES_VOCABULARY = "plone.app.vocabularies.PortalTypes"
+TYPES_VOCABULARY = "plone.app.vocabularies.ReallyUserFriendlyTypes"
 
 
 def _types_field(title: str, description: str) -> schema.List:
@@ -116,7 +116,6 @@ class IRemote(Interface):
         title=_("Auto-Sync interval (minutes)"),
         required=False,
         default=60,
-        missing_value=60,
     )
 
 
