@@ -10,6 +10,7 @@ from senaite_style_sync.remotes import credentials
 from senaite_style_sync.remotes.schema import IRemote
 from senaite_style_sync.remotes.schema import SETTINGS_FIELDS
 from senaite_style_sync.remotes.schema import TYPE_RULE_FIELDS
+from senaite_style_sync.state.sync_state import SyncState
 
 
 STEPS = ("fetch", "import", "update")
@@ -23,6 +24,7 @@ class Remote(Persistent):
             setattr(self, field_name, IRemote[field_name].default)
         self.name = name
         self._password_token = b""
+        self.state = SyncState()
         # step name -> {"time": datetime, "outcome": str, "count": int}
         self.last_runs = PersistentMapping()
 

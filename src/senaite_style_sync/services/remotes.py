@@ -17,6 +17,8 @@ from plone.restapi.exceptions import DeserializationError
 from plone.restapi.services import Service
 from zExceptions import BadRequest
 from zExceptions import NotFound
+from plone.protect.interfaces import IDisableCSRFProtection
+from zope.interface import alsoProvides
 from zope.interface import implementer
 from zope.publisher.interfaces import IPublishTraverse
 
@@ -59,6 +61,13 @@ class RemotesService(Service):
     def __init__(self, context, request) -> None:
         super().__init__(context, request)
         self.params: list[str] = []
+
+    def render(self):
+        # As plone.restapi's own write services do: a JSON API request cannot carry a form
+        # token, and plone.rest only dispatches requests that ask for JSON, which a
+        # cross-site HTML form cannot send.
+        alsoProvides(self.request, IDisableCSRFProtection)
+        return super().render()
 
     def publishTraverse(self, request, name: str):
         self.params.append(name)

@@ -1,0 +1,38 @@
+"""The local side: find synced objects by UID, tell local edits from the sync's own writes."""
+
+from Products.CMFCore.utils import getToolByName
+
+from senaite_style_sync.state.sync_state import SyncedEntry
+
+
+def iso(date) -> str:
+    return date.ISO8601() if date is not None else ""
+
+
+class LocalSite:
+    """Lookups on the destination site, unrestricted (the sync job acts for the site)."""
+
+    def __init__(self, site) -> None:
+        self.site = site
+        self.catalog = getToolByName(site, "portal_catalog")
+
+    def by_uid(self, uid: str):
+        brains = self.catalog.unrestrictedSearchResults(UID=uid)
+        return brains[0]._unrestrictedGetObject() if brains else None
+
+    def find(self, remote_uid: str, synced: SyncedEntry | None, portal_type: str | None = None):
+        """The local copy of ``remote_uid``: by the recorded mapping, else by the same UID and type."""
+        if synced is not None:
+            return self.by_uid(synced.local_uid)
+        obj = self.by_uid(remote_uid)
+        if obj is not None and portal_type is not None and obj.portal_type != portal_type:
+            return None  # the UID is taken here by something else: a new copy gets its own UID
+        return obj
+
+    def changed_since_sync(self, obj, synced: SyncedEntry) -> bool:
+        """Edited here after the sync last wrote it (the sync's own writes are recorded, so no echo)."""
+        return iso(obj.modified()) != synced.local_modified
+
+    def path_of(self, obj) -> str:
+        site_path = "/".join(self.site.getPhysicalPath())
+        return "/".join(obj.getPhysicalPath())[len(site_path) + 1 :]

@@ -1,0 +1,209 @@
+"""Read a stock plone.restapi peer: list its content, read objects in batches, download blobs.
+
+Every request goes through one PeerSession (TLS verified, credentials only to the peer's
+origin). Failing requests (connection errors, timeouts, HTTP 5xx, bad JSON) are retried
+with exponential backoff, then raised as PeerError for the caller to record.
+"""
+
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterable
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+import urllib3
+
+from senaite_style_sync.peers.session import origin
+from senaite_style_sync.peers.session import PeerSession
+
+
+LISTING_FIELDS = ("UID", "modified", "portal_type", "review_state", "getId")
+LISTING_BATCH = 1000
+READ_BATCH = 25
+DOWNLOAD_CHUNK = 1024 * 256
+
+
+class PeerError(Exception):
+    """The peer did not give a usable answer, even after retries."""
+
+
+@dataclass(frozen=True)
+class ListingItem:
+    """One object as the peer's catalog lists it; ``path`` is relative to the peer's site root."""
+
+    uid: str
+    path: str
+    portal_type: str
+    modified: str
+    review_state: str
+    position: int
+
+    @property
+    def parent_path(self) -> str:
+        return self.path.rpartition("/")[0]
+
+    @property
+    def id(self) -> str:
+        return self.path.rpartition("/")[2]
+
+
+class PeerClient:
+    """HTTP reads from one peer, counted in ``requests_made``."""
+
+    def __init__(
+        self,
+        url: str,
+        username: str = "",
+        password: str = "",
+        certificate_path: str = "",
+        *,
+        retries: int = 3,
+        backoff: float = 0.5,
+        timeout: float = 60,
+    ) -> None:
+        self.session = PeerSession(url, username, password, certificate_path)
+        self.url = self.session.peer_url
+        self.retries = retries
+        self.backoff = backoff
+        self.timeout = timeout
+        self.requests_made = 0
+        self._count_lock = threading.Lock()
+        self._base: str | None = None
+
+    # -- plumbing ---------------------------------------------------------------
+
+    def _request(self, method: str, url: str, **kwargs) -> requests.Response:
+        last_error: Exception | None = None
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+            with self._count_lock:
+                self.requests_made += 1
+            try:
+                response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+            except requests.RequestException as error:
+                last_error = error
+                continue
+            if response.status_code >= 500:
+                last_error = PeerError(f"HTTP {response.status_code} from {url}")
+                continue
+            return response
+        raise PeerError(f"{method} {url} failed after {self.retries + 1} attempts: {last_error}")
+
+    def get_json(self, url: str, params: Any = None) -> dict[str, Any]:
+        last_error: Exception | None = None
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+            response = self._request("GET", url, params=params)
+            if response.status_code in (401, 403):
+                raise PeerError(f"The peer refused access to {url} (HTTP {response.status_code}).")
+            if response.status_code == 404:
+                raise PeerError(f"Not found on the peer: {url}")
+            try:
+                data = response.json()
+            except ValueError:
+                last_error = PeerError(f"The peer answered {url} with something that is not JSON.")
+                continue
+            if not isinstance(data, dict):
+                last_error = PeerError(f"The peer answered {url} with unexpected JSON.")
+                continue
+            return data
+        raise last_error
+
+    @property
+    def base(self) -> str:
+        """The peer site's own URL for itself (its ``@id``); object paths are relative to it."""
+        if self._base is None:
+            self._base = self.get_json(self.url)["@id"].rstrip("/")
+        return self._base
+
+    def relative_path(self, object_url: str) -> str:
+        if object_url == self.base:
+            return ""
+        prefix = self.base + "/"
+        if not object_url.startswith(prefix):
+            raise PeerError(f"{object_url} is outside the peer site {self.base}.")
+        return object_url[len(prefix):]
+
+    def object_url(self, path: str) -> str:
+        return f"{self.url}/{path}" if path else self.url
+
+    def _search(self, params: list[tuple[str, Any]]) -> Iterator[dict[str, Any]]:
+        url = f"{self.url}/@search"
+        page = self.get_json(url, params)
+        while True:
+            yield from page.get("items", ())
+            next_url = (page.get("batching") or {}).get("next")
+            if not next_url:
+                return
+            page = self.get_json(next_url)
+
+    # -- reading ----------------------------------------------------------------
+
+    def listing(self, modified_since: str | None = None) -> Iterator[ListingItem]:
+        """Every catalogued object but the site root, in the peer's folder order."""
+        params: list[tuple[str, Any]] = [("sort_on", "getObjPositionInParent"), ("b_size", LISTING_BATCH)]
+        params += [("metadata_fields", name) for name in LISTING_FIELDS]
+        if modified_since:
+            params += [("modified.query", modified_since), ("modified.range", "min")]
+        for position, item in enumerate(self._search(params)):
+            path = self.relative_path(item["@id"])
+            if not path:
+                continue
+            yield ListingItem(
+                uid=item["UID"],
+                path=path,
+                portal_type=item.get("portal_type") or item.get("@type"),
+                modified=item.get("modified") or "",
+                review_state=item.get("review_state") or "",
+                position=position,
+            )
+
+    def default_page_uids(self) -> set[str]:
+        params = [("is_default_page", "true"), ("metadata_fields", "UID"), ("b_size", LISTING_BATCH)]
+        return {item["UID"] for item in self._search(params)}
+
+    def read_objects(self, uids: Iterable[str]) -> dict[str, dict[str, Any] | PeerError]:
+        """Full JSON (with workflow history) of each UID; a batch that fails is re-read one by one."""
+        uids = list(uids)
+        params: list[tuple[str, Any]] = [("fullobjects", "1"), ("expand", "workflow"), ("b_size", len(uids))]
+        params += [("UID", uid) for uid in uids]
+        try:
+            found = {item["UID"]: item for item in self._search(params)}
+        except PeerError as error:
+            if len(uids) == 1:
+                return {uids[0]: error}
+            found = {}
+            for uid in uids:
+                found.update(self.read_objects([uid]))
+            return found
+        return {uid: found.get(uid) or PeerError(f"The peer no longer has {uid}.") for uid in uids}
+
+    def sharing(self, path: str) -> dict[str, Any]:
+        return self.get_json(f"{self.object_url(path)}/@sharing")
+
+    def download(self, url: str) -> str:
+        """Stream ``url`` into a new temporary file and return its path; the caller owns the file.
+
+        Credentials go only to the peer's own origin: a blob URL elsewhere is refused.
+        """
+        if origin(url) != origin(self.url):
+            raise PeerError(f"Refusing to download {url}: it is not on the peer's origin.")
+        response = self._request("GET", url, stream=True)
+        if response.status_code != 200:
+            raise PeerError(f"Download of {url} answered HTTP {response.status_code}.")
+        response.raw.decode_content = True
+        with tempfile.NamedTemporaryFile(prefix="sync-blob-", delete=False) as stream:
+            try:
+                with response:
+                    shutil.copyfileobj(response.raw, stream, DOWNLOAD_CHUNK)
+            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
+                os.unlink(stream.name)
+                raise PeerError(f"Download of {url} broke off: {error}") from error
+        return stream.name

@@ -1,0 +1,61 @@
+"""Per-remote sync state, kept in BTrees on the Remote.
+
+``index``      remote UID -> IndexEntry: the peer's objects in scope, as the last Fetch saw them.
+``paths``      remote path -> remote UID, for the same objects (links and parents are by path).
+``synced``     remote UID -> SyncedEntry: what the last successful write of that object recorded.
+``conflicts``  remote UID -> Conflict: changed on both sides, waiting for a decision.
+``cursor``     when the last successful Get Updates started (ISO 8601), or "".
+"""
+
+from typing import NamedTuple
+
+from BTrees.OOBTree import OOBTree
+from persistent import Persistent
+
+
+class IndexEntry(NamedTuple):
+    path: str
+    portal_type: str
+    modified: str
+    review_state: str
+    position: int
+    # "sync": in scope; "parent": out of scope but needed as a container; "update-only"
+    role: str
+
+
+class SyncedEntry(NamedTuple):
+    local_uid: str
+    remote_path: str
+    remote_modified: str
+    remote_state: str
+    # hash of the peer's JSON for the object: equal means nothing to write
+    token: str
+    # the local object's modification date right after the sync wrote it (ISO 8601)
+    local_modified: str
+
+
+class Conflict(Persistent):
+    """An object changed locally and on the peer since the last sync."""
+
+    def __init__(self, remote_uid: str, path: str, reason: str, remote_version: str, local_version: str, detected: str):
+        self.remote_uid = remote_uid
+        self.path = path
+        self.reason = reason
+        self.remote_version = remote_version  # JSON text of the peer's object
+        self.local_version = local_version  # JSON text of the local object
+        self.detected = detected
+
+
+class SyncState(Persistent):
+    def __init__(self) -> None:
+        self.index = OOBTree()
+        self.paths = OOBTree()
+        self.synced = OOBTree()
+        self.conflicts = OOBTree()
+        self.default_pages = OOBTree()  # remote UID of a folder -> remote UID of its default page
+        self.cursor = ""
+
+    def replace_index(self, index: OOBTree, paths: OOBTree, default_pages: OOBTree) -> None:
+        self.index = index
+        self.paths = paths
+        self.default_pages = default_pages
