@@ -61,6 +61,7 @@ class SyncLayer(PloneSandboxLayer):
             SOURCE_SITE_ID,
             extension_ids=["plone.app.contenttypes:default", "plone.restapi:default"],
         )
+        app[SOURCE_SITE_ID].acl_users.userFolderAddUser(EDITOR_NAME, EDITOR_PASSWORD, ["Member"], [])
         setSite(portal)
         transaction.commit()
 

@@ -33,6 +33,6 @@ class LocalSite:
         """Edited here after the sync last wrote it (the sync's own writes are recorded, so no echo)."""
         return iso(obj.modified()) != synced.local_modified
 
-    def path_of(self, obj) -> str:
-        site_path = "/".join(self.site.getPhysicalPath())
-        return "/".join(obj.getPhysicalPath())[len(site_path) + 1 :]
+    def index(self, obj, idxs: list[str] | None = None) -> None:
+        """Catalog ``obj`` now. (The tool's reindexObject would bump the modification date.)"""
+        self.catalog.catalog_object(obj, idxs=idxs or [], update_metadata=not idxs)

@@ -8,9 +8,6 @@ from senaite_style_sync.engine.local import LocalSite
 from senaite_style_sync.state.sync_state import SyncState
 
 
-POLICIES = ("skip", "remote", "local")
-
-
 @dataclass
 class Plan:
     """Remote UIDs per action. create/update/move are parents first; delete is children first."""
@@ -64,13 +61,14 @@ def make_plan(
             entry.modified != synced.remote_modified or entry.review_state != synced.remote_state or force(uid)
         )
         moved = entry.path != synced.remote_path
-        if remote_changed and local.changed_since_sync(obj, synced) and policy != "remote":
+        settled_for_peer = state.resolutions.get(uid) == "remote"
+        if remote_changed and not settled_for_peer and local.changed_since_sync(obj, synced) and policy != "remote":
             if policy == "skip":
                 plan.conflicts.append(uid)
             else:
                 plan.unchanged += 1  # "local" wins: keep the local version
             continue
-        if remote_changed:
+        if remote_changed or settled_for_peer:
             plan.update.append(uid)
         elif moved:
             plan.move.append(uid)

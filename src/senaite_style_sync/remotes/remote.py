@@ -25,6 +25,8 @@ class Remote(Persistent):
         self.name = name
         self._password_token = b""
         self.state = SyncState()
+        self.active_job = ""  # id of the latest job started for this remote
+        self.last_plan: dict[str, int] = {}
         # step name -> {"time": datetime, "outcome": str, "count": int}
         self.last_runs = PersistentMapping()
 

@@ -2,6 +2,8 @@
 
 from zope import schema
 from zope.interface import Interface
+from zope.schema.vocabulary import SimpleTerm
+from zope.schema.vocabulary import SimpleVocabulary
 
 from senaite_style_sync import _
 
@@ -106,6 +108,22 @@ class IRemote(Interface):
         _("Update-Only Content Types"),
         _("Types for which only objects that originated here (Local Prefix) come back."),
     )
+    conflict_policy = schema.Choice(
+        title=_("Conflict policy"),
+        description=_(
+            "An object changed here and on the peer since the last sync: skip it and record the "
+            "conflict, let the peer's version win, or keep the local version."
+        ),
+        vocabulary=SimpleVocabulary(
+            [
+                SimpleTerm("skip", title=_("Skip and record the conflict")),
+                SimpleTerm("remote", title=_("Remote wins")),
+                SimpleTerm("local", title=_("Local wins")),
+            ]
+        ),
+        required=True,
+        default="skip",
+    )
     auto_sync = schema.Bool(
         title=_("Auto-Sync"),
         description=_("Run Get Updates on a schedule."),
@@ -127,6 +145,7 @@ TYPE_RULE_FIELDS = (
     "update_only_types",
 )
 BOOL_FIELDS = ("import_settings", "import_registry", "import_users", "auto_sync")
-TEXT_FIELDS = ("name", "url", "username", "certificate_path", "remote_prefix", "local_prefix")
+TEXT_FIELDS = ("name", "url", "username", "certificate_path", "remote_prefix", "local_prefix", "conflict_policy")
+CONFLICT_POLICIES = ("skip", "remote", "local")
 # Every field stored on a Remote as a plain attribute (the password is stored apart, encrypted).
 SETTINGS_FIELDS = tuple(name for name in IRemote.names(all=False) if name != "password")

@@ -6,6 +6,7 @@ from collections.abc import Collection
 from typing import Any
 from urllib.parse import urlsplit
 
+from senaite_style_sync.remotes.schema import CONFLICT_POLICIES
 from senaite_style_sync.remotes.schema import TYPE_RULE_FIELDS
 
 
@@ -22,6 +23,7 @@ UNREADABLE_CERTIFICATE = "No readable file at this path."
 PASSWORD_MISSING = "Give the password for this username."
 BAD_INTERVAL = "The interval must be a whole number of minutes, at least 1."
 UNKNOWN_TYPE = "Not an installed content type: {}"
+BAD_POLICY = "Choose one of: skip, remote, local."
 
 
 def url_error(url: str) -> str | None:
@@ -81,6 +83,8 @@ def validate_remote(
     if data.get("update_only_types") and not data.get("local_prefix"):
         errors.setdefault("local_prefix", UPDATE_ONLY_WITHOUT_LOCAL_PREFIX)
 
+    if data.get("conflict_policy") not in CONFLICT_POLICIES:
+        errors["conflict_policy"] = BAD_POLICY
     interval = data.get("auto_sync_interval")
     if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
         errors["auto_sync_interval"] = BAD_INTERVAL

@@ -4,6 +4,7 @@
 ``paths``      remote path -> remote UID, for the same objects (links and parents are by path).
 ``synced``     remote UID -> SyncedEntry: what the last successful write of that object recorded.
 ``conflicts``  remote UID -> Conflict: changed on both sides, waiting for a decision.
+``pending_relations``, ``resolutions``: see SyncState.__init__.
 ``cursor``     when the last successful Get Updates started (ISO 8601), or "".
 """
 
@@ -21,6 +22,10 @@ class IndexEntry(NamedTuple):
     position: int
     # "sync": in scope; "parent": out of scope but needed as a container; "update-only"
     role: str
+
+    @property
+    def id(self) -> str:
+        return self.path.rpartition("/")[2]
 
 
 class SyncedEntry(NamedTuple):
@@ -53,6 +58,8 @@ class SyncState(Persistent):
         self.synced = OOBTree()
         self.conflicts = OOBTree()
         self.default_pages = OOBTree()  # remote UID of a folder -> remote UID of its default page
+        self.pending_relations = OOBTree()  # remote UID -> {field: [peer URLs]}, for the second pass
+        self.resolutions = OOBTree()  # remote UID -> "remote": a conflict the user settled for the peer
         self.cursor = ""
 
     def replace_index(self, index: OOBTree, paths: OOBTree, default_pages: OOBTree) -> None:

@@ -1,0 +1,309 @@
+"""Write the peer's objects here: create, update, move, delete; then relations, default pages, order.
+
+Objects are created without the add events that would version them or index them
+twice: the sync registers the intid, restores workflow and dates itself, and indexes
+each object once, last, so nothing it writes bumps the modification date.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+from DateTime import DateTime
+from plone import api
+from plone.app.linkintegrity.handlers import modifiedContent
+from plone.dexterity.utils import createContent
+from plone.uuid.interfaces import ATTRIBUTE_NAME
+from z3c.relationfield.event import updateRelations
+from zope.component import queryUtility
+from zope.intid.interfaces import IIntIds
+
+from senaite_style_sync.engine.fields import is_relation
+from senaite_style_sync.engine.fields import schema_fields
+from senaite_style_sync.engine.fields import set_field
+from senaite_style_sync.engine.fields import write_fields
+from senaite_style_sync.engine.links import portable_links
+from senaite_style_sync.engine.local import iso
+from senaite_style_sync.engine.local import LocalSite
+from senaite_style_sync.engine.readonly import lock
+from senaite_style_sync.engine.scope import TypeRules
+from senaite_style_sync.engine.sharing import restore_local_roles
+from senaite_style_sync.engine.workflow import restore_workflow
+from senaite_style_sync.state.sync_state import SyncedEntry
+from senaite_style_sync.state.sync_state import SyncState
+
+
+# Parts of the peer's JSON that say nothing about the object itself.
+VOLATILE = frozenset({"@components", "lock", "next_item", "previous_item", "parent", "items", "items_total", "batching"})
+
+
+class ApplyError(Exception):
+    """This object cannot be written here (the message says why)."""
+
+
+@dataclass
+class Fetched:
+    """What the readers brought for one object: its JSON, @sharing, downloaded blobs (temp paths)."""
+
+    data: dict[str, Any]
+    sharing: dict[str, Any] | None = None
+    blob_files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def token(self) -> str:
+        stable = {key: value for key, value in self.data.items() if key not in VOLATILE}
+        stable["@history"] = (self.data.get("@components") or {}).get("workflow", {}).get("history")
+        stable["@sharing"] = self.sharing
+        return hashlib.sha1(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def blob_download_urls(data: dict[str, Any]) -> dict[str, str]:
+    """field name -> download URL of every file/image value in the peer's JSON."""
+    return {
+        name: value["download"]
+        for name, value in data.items()
+        if isinstance(value, dict) and value.get("download") and "filename" in value
+    }
+
+
+class Applier:
+    """Applies one remote's plan to the site; every write is recorded in the remote's SyncState."""
+
+    def __init__(self, site, remote, request, peer_base: str) -> None:
+        self.site = site
+        self.remote = remote
+        self.state: SyncState = remote.state
+        self.rules = TypeRules(remote)
+        self.local = LocalSite(site)
+        self.request = request
+        self.peer_base = peer_base
+        self.intids = queryUtility(IIntIds)
+
+    # -- lookups -----------------------------------------------------------------
+
+    def local_object(self, remote_uid: str):
+        entry = self.state.index.get(remote_uid)
+        return self.local.find(remote_uid, self.state.synced.get(remote_uid), entry.portal_type if entry else None)
+
+    def uid_for_path(self, path: str) -> str | None:
+        remote_uid = self.state.paths.get(path)
+        if remote_uid is None:
+            return None
+        synced = self.state.synced.get(remote_uid)
+        return synced.local_uid if synced else remote_uid
+
+    def portable(self, html: str) -> str:
+        return portable_links(html, self.peer_base, self.uid_for_path)
+
+    def container_for(self, path: str):
+        parent_path = path.rpartition("/")[0]
+        if not parent_path:
+            return self.site
+        parent_uid = self.state.paths.get(parent_path)
+        container = self.local_object(parent_uid) if parent_uid else None
+        if container is None:
+            raise ApplyError(f"Its parent {parent_path!r} is not here (not synced, or failed).")
+        return container
+
+    # -- writes ------------------------------------------------------------------
+
+    def write(self, remote_uid: str, fetched: Fetched, *, force: bool = False) -> str:
+        """Create or update one object; returns "created", "updated" or "unchanged"."""
+        entry = self.state.index[remote_uid]
+        synced = self.state.synced.get(remote_uid)
+        data = fetched.data
+        obj = self.local.find(remote_uid, synced, entry.portal_type)
+        token = fetched.token
+        if obj is None:
+            if entry.role == "update-only":
+                return "unchanged"
+            container = self.container_for(entry.path)
+            obj = self._create(container, self.rules.local_id(entry.id, entry.portal_type), entry.portal_type, remote_uid)
+            outcome = "created"
+        else:
+            if entry.role != "update-only":
+                obj = self._relocate(obj, entry.path, entry.portal_type)
+            if (
+                not force
+                and synced is not None
+                and synced.token == token
+                and not self.local.changed_since_sync(obj, synced)
+            ):
+                self._record(remote_uid, obj, entry, token)
+                return "unchanged"
+            outcome = "updated"
+
+        _changed, relations = write_fields(
+            obj, data, self.request, portable=self.portable, blob_files=fetched.blob_files
+        )
+        if relations:
+            self.state.pending_relations[remote_uid] = relations
+        layout = data.get("layout")
+        if layout and obj.getLayout() != layout:
+            obj.setLayout(layout)
+        history = ((data.get("@components") or {}).get("workflow") or {}).get("history") or []
+        restore_workflow(obj, data.get("review_state") or "", history)
+        security_changed = fetched.sharing is not None and restore_local_roles(obj, fetched.sharing)
+        if outcome == "created":
+            self._set_owner(obj, data.get("creators") or [])
+        if entry.portal_type in self.rules.readonly:
+            lock(obj)
+        self._set_dates(obj, data)
+        modifiedContent(obj, None)  # link integrity: references from rich text
+        self.local.index(obj)
+        if security_changed and outcome == "updated":
+            obj.reindexObjectSecurity()
+        self._record(remote_uid, obj, entry, token)
+        return outcome
+
+    def move(self, remote_uid: str) -> str:
+        entry = self.state.index[remote_uid]
+        synced = self.state.synced[remote_uid]
+        obj = self.local.find(remote_uid, synced)
+        modified = obj.modification_date
+        obj = self._relocate(obj, entry.path, entry.portal_type)
+        obj.modification_date = modified
+        self.local.index(obj)
+        self._record(remote_uid, obj, entry, synced.token)
+        return "moved"
+
+    def delete(self, remote_uid: str) -> str:
+        synced = self.state.synced[remote_uid]
+        obj = self.local.find(remote_uid, synced)
+        if obj is not None:
+            api.content.delete(obj=obj, check_linkintegrity=False)
+        del self.state.synced[remote_uid]
+        self.state.pending_relations.pop(remote_uid, None)
+        return "deleted"
+
+    def keep_local(self, remote_uid: str) -> None:
+        """Resolve a conflict for the local version: it stays, and counts as in step with the peer."""
+        entry = self.state.index.get(remote_uid)
+        synced = self.state.synced[remote_uid]
+        obj = self.local.find(remote_uid, synced)
+        if entry is None or obj is None:
+            return
+        self._record(remote_uid, obj, entry, synced.token)
+
+    def _record(self, remote_uid: str, obj, entry, token: str) -> None:
+        new = SyncedEntry(obj.UID(), entry.path, entry.modified, entry.review_state, token, iso(obj.modified()))
+        if self.state.synced.get(remote_uid) != new:
+            self.state.synced[remote_uid] = new
+
+    def _create(self, container, item_id: str, portal_type: str, remote_uid: str):
+        if container._getOb(item_id, None) is not None:
+            raise ApplyError(f"The id {item_id!r} is already used here by another object in {container.absolute_url_path()}.")
+        obj = createContent(portal_type)
+        obj.id = item_id
+        if self.local.by_uid(remote_uid) is None:
+            setattr(obj, ATTRIBUTE_NAME, remote_uid)
+        # else: the UID is taken here by an unrelated object; the copy keeps its fresh UID and
+        # the mapping (SyncedEntry.local_uid) links the two.
+        container._setObject(item_id, obj, suppress_events=True)
+        obj = container._getOb(item_id)
+        if self.intids is not None:
+            self.intids.register(obj)
+        return obj
+
+    def _relocate(self, obj, path: str, portal_type: str):
+        """Move/rename ``obj`` to where the peer's path says it belongs."""
+        container = self.container_for(path)
+        item_id = self.rules.local_id(path.rpartition("/")[2], portal_type)
+        if obj.aq_parent.getPhysicalPath() == container.getPhysicalPath() and obj.getId() == item_id:
+            return obj
+        if container._getOb(item_id, None) is not None and container._getOb(item_id) is not obj:
+            raise ApplyError(f"Cannot move here: the id {item_id!r} is taken in {container.absolute_url_path()}.")
+        return api.content.move(source=obj, target=container, id=item_id)
+
+    def _set_owner(self, obj, creators: list[str]) -> None:
+        for principal, roles in obj.get_local_roles():
+            if "Owner" in roles:
+                remaining = [role for role in roles if role != "Owner"]
+                if remaining:
+                    obj.manage_setLocalRoles(principal, remaining)
+                else:
+                    obj.manage_delLocalRoles([principal])
+        if creators:
+            obj.manage_setLocalRoles(creators[0], ["Owner"])
+
+    @staticmethod
+    def _set_dates(obj, data: dict[str, Any]) -> None:
+        """Dates last: created/modified cannot go through REST, effective/expires lose seconds there."""
+        for attribute, key in (
+            ("effective_date", "effective"),
+            ("expiration_date", "expires"),
+            ("creation_date", "created"),
+            ("modification_date", "modified"),
+        ):
+            value = data.get(key)
+            setattr(obj, attribute, DateTime(value) if value else None)
+
+    # -- after all objects ---------------------------------------------------------
+
+    def set_relations(self, remote_uid: str) -> None:
+        """Second pass: relation fields of one object, now that targets exist."""
+        relations = self.state.pending_relations.get(remote_uid)
+        obj = self.local_object(remote_uid)
+        if relations is None or obj is None:
+            return
+        fields = dict(schema_fields(obj))
+        for name, urls in relations.items():
+            field_ = fields.get(name)
+            if field_ is None or not is_relation(field_):
+                continue
+            targets = []
+            for url in urls:
+                path = url[len(self.peer_base) + 1 :] if url.startswith(self.peer_base + "/") else None
+                uid = self.uid_for_path(path) if path else None
+                target = self.local.by_uid(uid) if uid else None
+                if target is not None:
+                    targets.append(target)
+            current = getattr(obj.aq_base, name, None)
+            current_ids = [item.to_id for item in (current if isinstance(current, list) else [current] if current else [])]
+            if current_ids != [self.intids.getId(target) for target in targets]:
+                # plone.app.relationfield's data manager takes target objects and makes the RelationValues.
+                set_field(obj, field_, targets if hasattr(field_, "value_type") else (targets[0] if targets else None))
+        updateRelations(obj, None)
+        del self.state.pending_relations[remote_uid]
+        synced = self.state.synced.get(remote_uid)
+        if synced is not None:
+            self._record(remote_uid, obj, self.state.index[remote_uid], synced.token)
+
+    def set_default_page(self, folder_uid: str, page_uid: str) -> None:
+        folder, page = self.local_object(folder_uid), self.local_object(page_uid)
+        if folder is None or page is None or page.aq_parent.getPhysicalPath() != folder.getPhysicalPath():
+            return
+        if getattr(folder.aq_base, "default_page", None) != page.getId():
+            modified = folder.modification_date
+            folder.setDefaultPage(page.getId())
+            folder.modification_date = modified
+            self.local.index(folder)
+            self._record_current(folder_uid, folder)
+
+    def order_children(self, parent_path: str, ranked_uids: list[str]) -> None:
+        """Order a folder's synced children as on the peer (``ranked_uids``); local-only items follow."""
+        folder = self.site if not parent_path else self.local_object(self.state.paths.get(parent_path, ""))
+        if folder is None or not hasattr(folder, "moveObjectToPosition"):
+            return
+        folder_path = folder.getPhysicalPath()
+        wanted = [
+            obj.getId()
+            for obj in map(self.local_object, ranked_uids)
+            if obj is not None and obj.aq_parent.getPhysicalPath() == folder_path
+        ]
+        members = set(wanted)
+        if [item_id for item_id in folder.objectIds() if item_id in members] == wanted:
+            return
+        modified = folder.modification_date
+        for position, item_id in enumerate(wanted):
+            folder.moveObjectToPosition(item_id, position, suppress_events=True)
+        folder.modification_date = modified
+        for item_id in wanted:
+            self.local.index(folder._getOb(item_id), idxs=["getObjPositionInParent"])
+
+    def _record_current(self, remote_uid: str, obj) -> None:
+        synced = self.state.synced.get(remote_uid)
+        if synced is not None:
+            self._record(remote_uid, obj, self.state.index[remote_uid], synced.token)

@@ -1,0 +1,118 @@
+"""Write the peer's field values through plone.restapi's field deserializers.
+
+Rich text is stored as the peer sent it (with links made portable), not through the
+rich-text deserializer, which would unescape entities. Files and images are set from
+downloaded temporary files. Relations are returned for a second pass, once targets exist.
+"""
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from plone.app.textfield.interfaces import IRichText
+from plone.app.textfield.value import RichTextValue
+from plone.dexterity.utils import iterSchemata
+from plone.namedfile.interfaces import INamedField
+from plone.restapi.interfaces import IFieldDeserializer
+from z3c.form.interfaces import IDataManager
+from z3c.relationfield.interfaces import IRelation
+from z3c.relationfield.interfaces import IRelationList
+from zope.component import queryMultiAdapter
+from zope.schema import getFieldsInOrder
+
+
+# Set apart, after all other fields (dates: deserializers cut them to the minute).
+SET_APART = frozenset({"effective", "expires", "changeNote"})
+
+
+def schema_fields(obj):
+    for schema in iterSchemata(obj):
+        yield from getFieldsInOrder(schema)
+
+
+def is_relation(field) -> bool:
+    return IRelation.providedBy(field) or IRelationList.providedBy(field) or (
+        getattr(field, "value_type", None) is not None and IRelation.providedBy(field.value_type)
+    )
+
+
+def set_field(obj, field, value: Any) -> bool:
+    """Set one field through its data manager; returns whether the value changed."""
+    manager = queryMultiAdapter((obj, field), IDataManager)
+    if manager is None:
+        return False
+    try:
+        current = manager.query()
+    except Exception:  # noqa: BLE001 -- an unreadable old value is simply replaced
+        current = None
+    if current == value:
+        return False
+    manager.set(value)
+    return True
+
+
+def blob_urls(obj, data: dict[str, Any]) -> dict[str, str]:
+    """field name -> download URL for every file/image field the peer has a value for."""
+    return {
+        name: data[name]["download"]
+        for name, field in schema_fields(obj)
+        if INamedField.providedBy(field) and isinstance(data.get(name), dict) and data[name].get("download")
+    }
+
+
+def write_fields(
+    obj,
+    data: dict[str, Any],
+    request,
+    *,
+    portable: Callable[[str], str],
+    blob_files: dict[str, str],
+) -> tuple[bool, dict[str, list[str]]]:
+    """Write every schema field present in ``data``.
+
+    Returns (changed, relations): relations maps field names to the peer URLs of their targets.
+    """
+    changed = False
+    relations: dict[str, list[str]] = {}
+    for name, field in schema_fields(obj):
+        if name not in data or name in SET_APART or field.readonly:
+            continue
+        value = data[name]
+        if is_relation(field):
+            items = value if isinstance(value, list) else [value] if value else []
+            relations[name] = [item["@id"] for item in items if isinstance(item, dict) and item.get("@id")]
+            continue
+        if INamedField.providedBy(field):
+            changed |= _write_blob(obj, field, value, blob_files.get(name))
+            continue
+        if IRichText.providedBy(field):
+            if value:
+                value = RichTextValue(
+                    raw=portable(value.get("data") or ""),
+                    mimeType=value.get("content-type") or field.default_mime_type,
+                    outputMimeType=field.output_mime_type,
+                    encoding=value.get("encoding") or "utf-8",
+                )
+            changed |= set_field(obj, field, value or None)
+            continue
+        deserializer = queryMultiAdapter((field, obj, request), IFieldDeserializer)
+        if deserializer is None:
+            continue
+        changed |= set_field(obj, field, deserializer(value))
+    return changed, relations
+
+
+def _write_blob(obj, field, value: Any, path: str | None) -> bool:
+    if not value:
+        return set_field(obj, field, None)
+    if path is None:
+        return False
+    factory = field._type
+    with open(path, "rb") as stream:
+        blob = factory(
+            data=stream,
+            filename=value.get("filename") or os.path.basename(path),
+            contentType=value.get("content-type") or "application/octet-stream",
+        )
+    queryMultiAdapter((obj, field), IDataManager).set(blob)
+    return True

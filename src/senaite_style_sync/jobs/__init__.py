@@ -1,0 +1,1 @@
+"""Background jobs: each step runs in its own thread with its own ZODB connection."""

@@ -1,0 +1,101 @@
+"""Start a step as a background job: its own thread, its own ZODB connection, never the browser request.
+
+The job is created in the request's transaction; its thread starts only once that
+transaction has committed, so the thread always finds its job. One job per remote at a
+time: a start while another job of the remote is active is refused.
+"""
+
+import logging
+import threading
+import traceback
+from datetime import datetime
+
+import transaction
+from AccessControl.SecurityManagement import newSecurityManager
+from AccessControl.SecurityManagement import noSecurityManager
+from AccessControl.User import UnrestrictedUser
+from Testing.makerequest import makerequest
+from zope.component.hooks import setSite
+from zope.globalrequest import clearRequest
+from zope.globalrequest import setRequest
+
+from senaite_style_sync.jobs.store import Job
+from senaite_style_sync.jobs.store import JobStore
+from senaite_style_sync.remotes.remote import Remote
+from senaite_style_sync.remotes.storage import RemoteStorage
+
+
+logger = logging.getLogger("senaite_style_sync")
+STEPS = ("fetch", "import", "update")
+
+
+class JobRefused(Exception):
+    """The job cannot start (another job of the remote is active, or the step is unknown)."""
+
+
+def active_job(site, remote: Remote) -> Job | None:
+    job = JobStore(site).get(getattr(remote, "active_job", ""))
+    return job if job is not None and job.active else None
+
+
+def start_job(site, remote: Remote, step: str, trigger: str, since: str = "") -> Job:
+    """Create the job now; its thread starts after this transaction commits."""
+    if step not in STEPS:
+        raise JobRefused(f"Unknown step {step!r}.")
+    running = active_job(site, remote)
+    if running is not None:
+        raise JobRefused(f"A {running.step} job for '{remote.name}' is still running ({running.done}/{running.total}).")
+    job = Job(remote.name, step, trigger, since)
+    JobStore(site).add(job)
+    # Writing the remote makes two simultaneous starts conflict in ZODB: one of them retries and is refused.
+    remote.active_job = job.id
+    db = site._p_jar.db()
+    site_path = "/".join(site.getPhysicalPath())
+
+    def start_after_commit(committed: bool) -> None:
+        if committed:
+            threading.Thread(target=run_job, args=(db, site_path, job.id), name=f"sync-{job.id}", daemon=True).start()
+
+    transaction.get().addAfterCommitHook(start_after_commit)
+    return job
+
+
+def run_job(db, site_path: str, job_id: str) -> None:
+    """Thread body: open a connection, act as an unrestricted system user, run the step."""
+    from senaite_style_sync.jobs.steps import run_step
+
+    connection = db.open()
+    try:
+        app = makerequest(connection.root()["Application"])
+        setRequest(app.REQUEST)
+        site = app.unrestrictedTraverse(site_path)
+        setSite(site)
+        user = UnrestrictedUser("senaite_style_sync", "", ["Manager"], [])
+        newSecurityManager(None, user.__of__(app.acl_users))
+        job = JobStore(site).get(job_id)
+        remote = RemoteStorage(site).get(job.remote)
+        job.state = "running"
+        job.started = datetime.now()
+        transaction.commit()
+        try:
+            run_step(site, remote, job)
+            job.state = "done"
+        except Exception as error:  # noqa: BLE001 -- the job records why it stopped
+            transaction.abort()
+            logger.error("Sync job %s failed:\n%s", job_id, traceback.format_exc())
+            job = JobStore(site).get(job_id)
+            job.state = "failed"
+            job.message = f"{type(error).__name__}: {error}"
+            remote = RemoteStorage(site).get(job.remote)
+            if remote is not None:
+                remote.record_run(job.step, "failed", job.done)
+        job.ended = datetime.now()
+        transaction.commit()
+    except Exception:  # noqa: BLE001 -- nothing else can report it
+        transaction.abort()
+        logger.error("Sync job %s could not run:\n%s", job_id, traceback.format_exc())
+    finally:
+        noSecurityManager()
+        setSite(None)
+        clearRequest()
+        connection.close()

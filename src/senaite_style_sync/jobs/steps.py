@@ -1,0 +1,288 @@
+"""The three steps as job bodies: Fetch (list the peer), Import (apply the plan), Update (both).
+
+HTTP reads run in a small thread pool ahead of the single writer (this job's thread),
+so reading and writing overlap; memory stays bounded by the number of batches in flight.
+The writer commits every COMMIT_EVERY objects together with the job's progress: a killed
+instance loses at most one batch, and rerunning the step recomputes the plan from what
+was recorded, so it continues where it stopped and never duplicates an object.
+"""
+
+import json
+import os
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from datetime import timezone
+
+import transaction
+from BTrees.OOBTree import OOBTree
+from plone.restapi.interfaces import ISerializeToJson
+from ZODB.POSException import ConflictError
+from zope.component import getMultiAdapter
+
+from senaite_style_sync.engine.apply import Applier
+from senaite_style_sync.engine.apply import blob_download_urls
+from senaite_style_sync.engine.apply import Fetched
+from senaite_style_sync.engine.local import LocalSite
+from senaite_style_sync.engine.plan import make_plan
+from senaite_style_sync.engine.plan import Plan
+from senaite_style_sync.engine.scope import build_index
+from senaite_style_sync.engine.scope import TypeRules
+from senaite_style_sync.jobs.store import Job
+from senaite_style_sync.peers.client import ListingItem
+from senaite_style_sync.peers.client import PeerClient
+from senaite_style_sync.peers.client import PeerError
+from senaite_style_sync.peers.client import READ_BATCH
+from senaite_style_sync.state.sync_state import Conflict
+
+
+COMMIT_EVERY = 25
+READERS = 4
+CONFLICT_RETRIES = 3
+
+
+def run_step(site, remote, job: Job) -> None:
+    client = PeerClient(remote.url, remote.username, remote.password(), remote.certificate_path)
+    local = LocalSite(site)
+    if job.step in ("fetch", "update"):
+        fetch(remote, job, client, local)
+    if job.step in ("import", "update"):
+        started = datetime.now(timezone.utc).isoformat()
+        apply_plan(site, remote, job, client)
+        if job.step == "update" and not job.counts.get("errors"):
+            remote.state.cursor = started
+    job.counts["requests"] = client.requests_made
+    errors = job.counts.get("errors", 0)
+    job.message = summary(job)
+    remote.record_run(job.step, f"{errors} errors" if errors else "ok", job.done)
+
+
+def summary(job: Job) -> str:
+    keys = ("created", "updated", "moved", "deleted", "conflicts", "errors")
+    parts = [f"{job.counts[key]} {key}" for key in keys if job.counts.get(key)]
+    if job.step == "fetch":
+        parts.insert(0, f"{job.total} objects in scope")
+    return ", ".join(parts) or "nothing to do"
+
+
+def plan_for(remote, local: LocalSite, since: str = "") -> Plan:
+    index = remote.state.index
+    force = (lambda uid: index[uid].modified >= since) if since else (lambda uid: False)
+    return make_plan(remote.state, local, policy=remote.conflict_policy, force=force)
+
+
+# -- Fetch -------------------------------------------------------------------------
+
+
+def fetch(remote, job: Job, client: PeerClient, local: LocalSite) -> None:
+    """List the peer in scope into the remote's index; then plan, without writing content."""
+    state = remote.state
+
+    def counted(items: Iterator[ListingItem]) -> Iterator[ListingItem]:
+        for item in items:
+            job.done += 1
+            yield item
+
+    index, paths = build_index(counted(client.listing()), TypeRules(remote))
+    default_pages = OOBTree()
+    for page_uid in client.default_page_uids():
+        entry = index.get(page_uid)
+        folder_uid = paths.get(entry.path.rpartition("/")[0]) if entry else None
+        if folder_uid:
+            default_pages[folder_uid] = page_uid
+    # Replace only what changed: an unchanged peer writes nothing here.
+    if list(index.items()) != list(state.index.items()) or list(default_pages.items()) != list(
+        state.default_pages.items()
+    ):
+        state.replace_index(index, paths, default_pages)
+    job.total = job.done = len(index)
+    counts = plan_for(remote, local, job.since).counts()
+    job.plan.update(counts)
+    if remote.last_plan != counts:
+        remote.last_plan = counts
+
+
+# -- Import ------------------------------------------------------------------------
+
+
+class Reader:
+    """Reads batches of objects (JSON, @sharing, blobs) in a thread pool, a few batches ahead."""
+
+    def __init__(self, client: PeerClient, state) -> None:
+        self.client = client
+        self.state = state
+        self.pool = ThreadPoolExecutor(READERS, thread_name_prefix="sync-reader")
+
+    def read(self, uids: list[str]) -> dict[str, Fetched | PeerError]:
+        paths = {uid: self.state.index[uid].path for uid in uids}
+        result: dict[str, Fetched | PeerError] = {}
+        for uid, data in self.client.read_objects(uids).items():
+            if isinstance(data, PeerError):
+                result[uid] = data
+                continue
+            fetched = Fetched(data)
+            try:
+                fetched.sharing = self.client.sharing(paths[uid])
+                for name, url in blob_download_urls(data).items():
+                    fetched.blob_files[name] = self.client.download(url)
+            except PeerError as error:
+                discard(fetched)
+                result[uid] = error
+                continue
+            result[uid] = fetched
+        return result
+
+    def batches(self, uids: list[str]) -> Iterator[tuple[list[str], dict[str, Fetched | PeerError]]]:
+        chunks = [uids[i : i + READ_BATCH] for i in range(0, len(uids), READ_BATCH)]
+        futures: list[Future] = [self.pool.submit(self.read, chunk) for chunk in chunks[:READERS]]
+        for number, chunk in enumerate(chunks):
+            result = futures[number].result()
+            if number + READERS < len(chunks):
+                futures.append(self.pool.submit(self.read, chunks[number + READERS]))
+            futures[number] = None  # let the batch go once written
+            yield chunk, result
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def discard(fetched: Fetched) -> None:
+    """Remove downloaded blob files the write did not consume."""
+    for path in fetched.blob_files.values():
+        if os.path.exists(path):
+            os.unlink(path)
+
+
+def apply_plan(site, remote, job: Job, client: PeerClient) -> None:
+    applier = Applier(site, remote, site.REQUEST, client.base)
+    state = remote.state
+    plan = plan_for(remote, applier.local, job.since)
+    job.plan.update(plan.counts())
+    depth = lambda uid: (state.index[uid].path.count("/"), state.index[uid].position)  # noqa: E731
+    writes = sorted(plan.create + plan.update, key=depth)
+    job.total = len(writes) + len(plan.move) + len(plan.delete) + len(plan.conflicts)
+    job.done = 0
+    job.heartbeat = time.time()
+    transaction.commit()
+    touched_parents: set[str] = set()
+    reader = Reader(client, state)
+    try:
+        for chunk, fetched in reader.batches(writes):
+            commit_chunk(job, chunk, lambda uid: write_one(applier, job, uid, fetched[uid], touched_parents))
+            for item in fetched.values():
+                if isinstance(item, Fetched):
+                    discard(item)
+        for start in range(0, len(plan.move), COMMIT_EVERY):
+            chunk = plan.move[start : start + COMMIT_EVERY]
+            commit_chunk(job, chunk, lambda uid: move_one(applier, job, uid, touched_parents))
+        for start in range(0, len(plan.delete), COMMIT_EVERY):
+            chunk = plan.delete[start : start + COMMIT_EVERY]
+            commit_chunk(job, chunk, lambda uid: guarded(job, uid, "delete", lambda: job.count(applier.delete(uid))))
+        record_conflicts(applier, job, reader, plan.conflicts)
+    finally:
+        reader.close()
+    commit_chunk(job, ["finish"], lambda _: finish(applier, job, touched_parents))
+
+
+def commit_chunk(job: Job, chunk: list[str], work) -> None:
+    """Do ``work`` for each item, then commit with progress; redo the chunk on a ZODB write conflict."""
+    for attempt in range(CONFLICT_RETRIES):
+        for item in chunk:
+            work(item)
+            job.done += 1
+        job.heartbeat = time.time()
+        try:
+            transaction.commit()
+            return
+        except ConflictError:
+            # Abort also rolls the job's progress back to its last commit.
+            transaction.abort()
+            if attempt == CONFLICT_RETRIES - 1:
+                raise
+
+
+def guarded(job: Job, uid: str, step: str, action) -> None:
+    """Run one object's action; its failure is recorded and rolled back, the job goes on."""
+    savepoint = transaction.savepoint(optimistic=True)
+    try:
+        action()
+    except ConflictError:
+        raise
+    except Exception as error:  # noqa: BLE001 -- one object's failure must not stop the job
+        savepoint.rollback()
+        job.add_error(uid, step, f"{type(error).__name__}: {error}")
+
+
+def write_one(applier: Applier, job: Job, uid: str, fetched, touched_parents: set[str]) -> None:
+    entry = applier.state.index[uid]
+    if isinstance(fetched, PeerError):
+        job.add_error(entry.path, "read", str(fetched))
+        return
+
+    def action():
+        outcome = applier.write(uid, fetched)
+        job.count(outcome)
+        if outcome != "unchanged":
+            touched_parents.add(entry.path.rpartition("/")[0])
+            applier.state.conflicts.pop(uid, None)
+            applier.state.resolutions.pop(uid, None)
+
+    guarded(job, entry.path, "write", action)
+
+
+def move_one(applier: Applier, job: Job, uid: str, touched_parents: set[str]) -> None:
+    entry = applier.state.index[uid]
+
+    def action():
+        job.count(applier.move(uid))
+        touched_parents.add(entry.path.rpartition("/")[0])
+
+    guarded(job, entry.path, "move", action)
+
+
+def record_conflicts(applier: Applier, job: Job, reader: Reader, uids: list[str]) -> None:
+    """Keep both versions of each conflicting object; stale conflict records are dropped."""
+    state = applier.state
+    for stale in [uid for uid in state.conflicts.keys() if uid not in set(uids)]:
+        del state.conflicts[stale]
+    if not uids:
+        return
+    remote_versions: dict[str, Fetched | PeerError] = {}
+    for _chunk, fetched in reader.batches([uid for uid in uids if uid in state.index]):
+        remote_versions.update(fetched)
+    for uid in uids:
+        obj = applier.local_object(uid)
+        entry = state.index.get(uid)
+        path = entry.path if entry else state.synced[uid].remote_path
+        remote = remote_versions.get(uid)
+        remote_json = json.dumps(remote.data, sort_keys=True) if isinstance(remote, Fetched) else ""
+        if isinstance(remote, Fetched):
+            discard(remote)
+        local_json = json.dumps(getMultiAdapter((obj, applier.request), ISerializeToJson)(), sort_keys=True, default=str)
+        reason = "changed here and on the peer" if entry else "deleted on the peer, changed here"
+        previous = state.conflicts.get(uid)
+        if previous is None or previous.remote_version != remote_json or previous.local_version != local_json:
+            state.conflicts[uid] = Conflict(uid, path, reason, remote_json, local_json, datetime.now().isoformat())
+        job.count("conflicts")
+        job.done += 1
+
+
+def finish(applier: Applier, job: Job, touched_parents: set[str]) -> None:
+    """Second pass: relations, default pages, folder order."""
+    state = applier.state
+    for uid in list(state.pending_relations.keys()):
+        guarded(job, uid, "relations", lambda: applier.set_relations(uid))
+    for folder_uid, page_uid in list(state.default_pages.items()):
+        guarded(job, folder_uid, "default page", lambda: applier.set_default_page(folder_uid, page_uid))
+    siblings: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    if touched_parents:
+        for uid, entry in state.index.items():
+            parent = entry.path.rpartition("/")[0]
+            if parent in touched_parents:
+                siblings[parent].append((entry.position, uid))
+    for parent, ranked in siblings.items():
+        guarded(job, parent, "order", lambda: applier.order_children(parent, [uid for _, uid in sorted(ranked)]))
+    job.done -= 1  # the finishing pass is not an object
