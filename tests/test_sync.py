@@ -69,3 +69,70 @@ class TestImport(SyncTestCase):
         pages = [o for o in originals if o.portal_type == "Document"]
         copy = api.content.get(UID=pages[0].UID())
         self.assertEqual([r.to_object.UID() for r in copy.relatedItems], [pages[1].UID()])
+
+
+def content_serials(site) -> dict:
+    """Path -> ZODB serial of every catalogued object: equal before and after means nothing was written."""
+    catalog = site.portal_catalog
+    return {
+        brain.getPath(): brain._unrestrictedGetObject()._p_serial for brain in catalog.unrestrictedSearchResults()
+    }
+
+
+class TestIdempotentAndUpdates(SyncTestCase):
+    def setUp(self):
+        super().setUp()
+        self.on_source()
+        self.originals = build_corpus(self.source, 25)
+        transaction.commit()
+        self.make_remote()
+        self.run_step("fetch")
+        first = self.run_step("import")
+        self.assertEqual(list(first.errors), [])
+
+    def test_second_import_and_update_write_nothing(self):
+        self.on_portal()
+        before = content_serials(self.portal)
+        again = self.run_step("import")
+        self.assertEqual(again.counts.get("created", 0) + again.counts.get("updated", 0), 0, dict(again.counts))
+        update = self.run_step("update")
+        self.assertEqual(list(update.errors), [])
+        for key in ("created", "updated", "moved", "deleted"):
+            self.assertEqual(update.counts.get(key, 0), 0, (key, dict(update.counts)))
+        transaction.begin()
+        self.assertEqual(content_serials(self.portal), before)
+
+    def test_update_brings_edits_moves_renames_state_and_deletions(self):
+        source = self.on_source()
+        by_type = {}
+        for obj in self.originals:
+            by_type.setdefault(obj.portal_type, []).append(obj)
+        edited = by_type["Document"][0]
+        edited.title = "Edited on the peer"
+        edited.reindexObject()
+        published = [o for o in by_type["News Item"] if api.content.get_state(o) == "private"][0]
+        with api.env.adopt_roles(["Manager"]):
+            api.content.transition(published, "publish")
+            moved = api.content.move(source=by_type["Event"][0], target=source["folder-0"]["folder-1"])
+            renamed = api.content.rename(obj=by_type["File"][0], new_id="renamed-file")
+            deleted_uid = by_type["News Item"][-1].UID()
+            api.content.delete(obj=by_type["News Item"][-1])
+        transaction.commit()
+
+        job = self.run_step("update")
+        self.assertEqual(list(job.errors), [])
+        self.assertEqual(job.counts.get("deleted"), 1, dict(job.counts))
+        # the 4 changed objects, plus the peer's containers whose modification date the move bumped
+        changed = job.counts.get("moved", 0) + job.counts.get("updated", 0)
+        folders = len([o for o in self.originals if o.portal_type == "Folder"])
+        self.assertTrue(4 <= changed <= 4 + folders, dict(job.counts))
+        self.on_portal()
+        transaction.begin()
+        self.assertEqual(api.content.get(UID=edited.UID()).title, "Edited on the peer")
+        self.assertEqual(api.content.get_state(api.content.get(UID=published.UID())), "published")
+        self.assertEqual(relative(self.portal, api.content.get(UID=moved.UID())), "folder-0/folder-1/" + moved.getId())
+        self.assertEqual(api.content.get(UID=renamed.UID()).getId(), "renamed-file")
+        self.assertIsNone(api.content.get(UID=deleted_uid))
+        # a third run finds nothing to do
+        again = self.run_step("update")
+        self.assertEqual(sum(again.counts.get(k, 0) for k in ("created", "updated", "moved", "deleted")), 0)
