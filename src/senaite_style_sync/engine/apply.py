@@ -8,6 +8,7 @@ each object once, last, so nothing it writes bumps the modification date.
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from dataclasses import field
 from typing import Any
 
@@ -15,8 +16,10 @@ from DateTime import DateTime
 from plone import api
 from plone.app.linkintegrity.handlers import modifiedContent
 from plone.dexterity.utils import createContent
+from plone.restapi.interfaces import ISerializeToJson
 from plone.uuid.interfaces import ATTRIBUTE_NAME
 from z3c.relationfield.event import updateRelations
+from zope.component import getMultiAdapter
 from zope.component import queryUtility
 from zope.intid.interfaces import IIntIds
 
@@ -25,12 +28,13 @@ from senaite_style_sync.engine.fields import schema_fields
 from senaite_style_sync.engine.fields import set_field
 from senaite_style_sync.engine.fields import write_fields
 from senaite_style_sync.engine.links import portable_links
-from senaite_style_sync.engine.local import iso
+from senaite_style_sync.engine.local import stamp
 from senaite_style_sync.engine.local import LocalSite
 from senaite_style_sync.engine.readonly import lock
 from senaite_style_sync.engine.scope import TypeRules
 from senaite_style_sync.engine.sharing import restore_local_roles
 from senaite_style_sync.engine.workflow import restore_workflow
+from senaite_style_sync.state.sync_state import Conflict
 from senaite_style_sync.state.sync_state import SyncedEntry
 from senaite_style_sync.state.sync_state import SyncState
 
@@ -53,10 +57,14 @@ class Fetched:
 
     @property
     def token(self) -> str:
-        stable = {key: value for key, value in self.data.items() if key not in VOLATILE}
-        stable["@history"] = (self.data.get("@components") or {}).get("workflow", {}).get("history")
-        stable["@sharing"] = self.sharing
-        return hashlib.sha1(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()
+        return content_token(self.data)
+
+
+def content_token(data: dict[str, Any]) -> str:
+    """Hash of what the peer's JSON says about the object (with its review history)."""
+    stable = {key: value for key, value in data.items() if key not in VOLATILE}
+    stable["@history"] = ((data.get("@components") or {}).get("workflow") or {}).get("history")
+    return hashlib.sha1(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def blob_download_urls(data: dict[str, Any]) -> dict[str, str]:
@@ -110,7 +118,11 @@ class Applier:
     # -- writes ------------------------------------------------------------------
 
     def write(self, remote_uid: str, fetched: Fetched, *, force: bool = False) -> str:
-        """Create or update one object; returns "created", "updated" or "unchanged"."""
+        """Create or update one object: "created", "updated", "unchanged" or "conflict".
+
+        An object edited here since the sync last wrote it is overwritten only when the
+        remote's conflict policy (or the user's resolution) says the peer wins.
+        """
         entry = self.state.index[remote_uid]
         synced = self.state.synced.get(remote_uid)
         data = fetched.data
@@ -125,14 +137,17 @@ class Applier:
         else:
             if entry.role != "update-only":
                 obj = self._relocate(obj, entry.path, entry.portal_type)
-            if (
-                not force
-                and synced is not None
-                and synced.token == token
-                and not self.local.changed_since_sync(obj, synced)
-            ):
-                self._record(remote_uid, obj, entry, token)
+            edited_here = synced is not None and self.local.changed_since_sync(obj, synced)
+            if synced is not None and synced.token == token and not force:
+                self._record(remote_uid, obj, entry, token, keep_local_stamp=edited_here)
                 return "unchanged"
+            peer_wins = self.remote.conflict_policy == "remote" or self.state.resolutions.get(remote_uid) == "remote"
+            if edited_here and not peer_wins:
+                if self.remote.conflict_policy == "local":
+                    self._record(remote_uid, obj, entry, token, keep_local_stamp=True)
+                    return "unchanged"
+                self.record_conflict(remote_uid, obj, data)
+                return "conflict"
             outcome = "updated"
 
         _changed, relations = write_fields(
@@ -179,17 +194,39 @@ class Applier:
         return "deleted"
 
     def keep_local(self, remote_uid: str) -> None:
-        """Resolve a conflict for the local version: it stays, and counts as in step with the peer."""
+        """Resolve a conflict for the local version: it stays, and counts as in step with the
+        peer's version seen in the conflict; a later change on the peer is compared again."""
+        conflict = self.state.conflicts.pop(remote_uid, None)
+        self.state.resolutions.pop(remote_uid, None)
         entry = self.state.index.get(remote_uid)
-        synced = self.state.synced[remote_uid]
-        obj = self.local.find(remote_uid, synced)
-        if entry is None or obj is None:
+        synced = self.state.synced.get(remote_uid)
+        obj = self.local.find(remote_uid, synced) if synced else None
+        if synced is None or obj is None:
             return
-        self._record(remote_uid, obj, entry, synced.token)
+        if entry is None:
+            del self.state.synced[remote_uid]  # deleted on the peer: the local object lives on, unsynced
+            return
+        token = content_token(json.loads(conflict.remote_version)) if conflict and conflict.remote_version else synced.token
+        self._record(remote_uid, obj, entry, token)
 
-    def _record(self, remote_uid: str, obj, entry, token: str) -> None:
-        new = SyncedEntry(obj.UID(), entry.path, entry.modified, entry.review_state, token, iso(obj.modified()))
-        if self.state.synced.get(remote_uid) != new:
+    def record_conflict(self, remote_uid: str, obj, remote_data: dict[str, Any] | None) -> None:
+        """Keep both versions; ``remote_data`` None means the peer deleted the object."""
+        entry = self.state.index.get(remote_uid)
+        path = entry.path if entry else self.state.synced[remote_uid].remote_path
+        remote_json = json.dumps(remote_data, sort_keys=True) if remote_data is not None else ""
+        local_json = json.dumps(getMultiAdapter((obj, self.request), ISerializeToJson)(), sort_keys=True, default=str)
+        previous = self.state.conflicts.get(remote_uid)
+        if previous is None or (previous.remote_version, previous.local_version) != (remote_json, local_json):
+            reason = "changed here and on the peer" if remote_data is not None else "deleted on the peer, changed here"
+            self.state.conflicts[remote_uid] = Conflict(
+                remote_uid, path, reason, remote_json, local_json, datetime.now().isoformat(timespec="seconds")
+            )
+
+    def _record(self, remote_uid: str, obj, entry, token: str, *, keep_local_stamp: bool = False) -> None:
+        previous = self.state.synced.get(remote_uid)
+        local_stamp = previous.local_modified if keep_local_stamp and previous else stamp(obj)
+        new = SyncedEntry(obj.UID(), entry.path, entry.modified, entry.review_state, token, local_stamp)
+        if previous != new:
             self.state.synced[remote_uid] = new
 
     def _create(self, container, item_id: str, portal_type: str, remote_uid: str):

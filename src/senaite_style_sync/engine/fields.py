@@ -21,8 +21,9 @@ from zope.component import queryMultiAdapter
 from zope.schema import getFieldsInOrder
 
 
-# Set apart, after all other fields (dates: deserializers cut them to the minute).
-SET_APART = frozenset({"effective", "expires", "changeNote"})
+# Never written from the peer's values: dates are set last (deserializers cut them to the
+# minute), the id is the sync's to choose (prefixes; IShortName would rename the object).
+SET_APART = frozenset({"effective", "expires", "changeNote", "id"})
 
 
 def schema_fields(obj):

@@ -9,6 +9,11 @@ def iso(date) -> str:
     return date.ISO8601() if date is not None else ""
 
 
+def stamp(obj) -> str:
+    """The object's modification date to the microsecond: what tells a local edit from the sync's write."""
+    return str(obj.modified().micros())
+
+
 class LocalSite:
     """Lookups on the destination site, unrestricted (the sync job acts for the site)."""
 
@@ -31,7 +36,7 @@ class LocalSite:
 
     def changed_since_sync(self, obj, synced: SyncedEntry) -> bool:
         """Edited here after the sync last wrote it (the sync's own writes are recorded, so no echo)."""
-        return iso(obj.modified()) != synced.local_modified
+        return stamp(obj) != synced.local_modified
 
     def index(self, obj, idxs: list[str] | None = None) -> None:
         """Catalog ``obj`` now. (The tool's reindexObject would bump the modification date.)"""

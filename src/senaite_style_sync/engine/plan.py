@@ -1,19 +1,39 @@
-"""Compare the peer's index with what was synced and what is here: a plan, before anything is written."""
+"""Compare the peer's index with what was synced and what is here: a plan, before anything is written.
+
+The peer's listing gives each object's modification date to the second only, and
+transactions commit after the date is taken. So besides objects whose listed date or
+state differs from the last sync, objects modified since the last sync's listing minus
+an overlap window are re-read ("recheck"); the writer compares their content hash and
+writes only what really changed.
+"""
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
+from datetime import datetime
+from datetime import timedelta
 
 from senaite_style_sync.engine.local import LocalSite
 from senaite_style_sync.state.sync_state import SyncState
 
 
+OVERLAP = timedelta(minutes=10)
+
+
+def parse_time(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
 @dataclass
 class Plan:
-    """Remote UIDs per action. create/update/move are parents first; delete is children first."""
+    """Remote UIDs per action. Writes and moves are parents first; deletes are children first."""
 
     create: list[str] = field(default_factory=list)
     update: list[str] = field(default_factory=list)
+    recheck: list[str] = field(default_factory=list)
     move: list[str] = field(default_factory=list)
     delete: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
@@ -23,15 +43,12 @@ class Plan:
         return {
             "create": len(self.create),
             "update": len(self.update),
+            "recheck": len(self.recheck),
             "move": len(self.move),
             "delete": len(self.delete),
             "conflicts": len(self.conflicts),
             "unchanged": self.unchanged,
         }
-
-    @property
-    def total(self) -> int:
-        return len(self.create) + len(self.update) + len(self.move) + len(self.delete)
 
 
 def make_plan(
@@ -43,7 +60,8 @@ def make_plan(
 ) -> Plan:
     """``force(uid)`` re-reads an object even when its listing looks unchanged (manual "modified since")."""
     plan = Plan()
-    depth = {uid: entry.path.count("/") for uid, entry in state.index.items()}
+    last_sync = parse_time(state.cursor)
+    recheck_since = last_sync - OVERLAP if last_sync else None
     for uid, entry in state.index.items():
         synced = state.synced.get(uid)
         obj = local.find(uid, synced, entry.portal_type)
@@ -57,20 +75,21 @@ def make_plan(
         if obj is None:
             plan.create.append(uid)  # deleted here, still on the peer: bring it back
             continue
-        remote_changed = (
-            entry.modified != synced.remote_modified or entry.review_state != synced.remote_state or force(uid)
-        )
-        moved = entry.path != synced.remote_path
-        settled_for_peer = state.resolutions.get(uid) == "remote"
-        if remote_changed and not settled_for_peer and local.changed_since_sync(obj, synced) and policy != "remote":
+        remote_changed = entry.modified != synced.remote_modified or entry.review_state != synced.remote_state
+        if remote_changed and local.changed_since_sync(obj, synced) and state.resolutions.get(uid) != "remote":
             if policy == "skip":
                 plan.conflicts.append(uid)
+            elif policy == "remote":
+                plan.update.append(uid)
             else:
-                plan.unchanged += 1  # "local" wins: keep the local version
+                plan.unchanged += 1  # "local" wins: the local version stays
             continue
-        if remote_changed or settled_for_peer:
+        modified = parse_time(entry.modified)
+        if remote_changed or uid in state.resolutions:
             plan.update.append(uid)
-        elif moved:
+        elif force(uid) or (recheck_since and modified and modified >= recheck_since):
+            plan.recheck.append(uid)
+        elif entry.path != synced.remote_path:
             plan.move.append(uid)
         else:
             plan.unchanged += 1
@@ -80,13 +99,11 @@ def make_plan(
         obj = local.find(uid, synced)
         if obj is None:
             continue
-        if local.changed_since_sync(obj, synced) and policy == "skip":
-            plan.conflicts.append(uid)
-        elif not (policy == "local" and local.changed_since_sync(obj, synced)):
-            plan.delete.append(uid)
-    parents_first = lambda uid: (depth[uid], state.index[uid].position)  # noqa: E731
-    plan.create.sort(key=parents_first)
-    plan.update.sort(key=parents_first)
-    plan.move.sort(key=parents_first)
+        if local.changed_since_sync(obj, synced) and policy != "remote":
+            if policy == "skip":
+                plan.conflicts.append(uid)
+            continue
+        plan.delete.append(uid)
     plan.delete.sort(key=lambda uid: -state.synced[uid].remote_path.count("/"))
+    plan.move.sort(key=lambda uid: state.index[uid].path.count("/"))
     return plan

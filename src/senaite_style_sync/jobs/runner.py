@@ -13,7 +13,7 @@ from datetime import datetime
 import transaction
 from AccessControl.SecurityManagement import newSecurityManager
 from AccessControl.SecurityManagement import noSecurityManager
-from AccessControl.User import UnrestrictedUser
+from AccessControl.users import UnrestrictedUser
 from Testing.makerequest import makerequest
 from zope.component.hooks import setSite
 from zope.globalrequest import clearRequest

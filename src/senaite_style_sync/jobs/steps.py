@@ -7,7 +7,6 @@ instance loses at most one batch, and rerunning the step recomputes the plan fro
 was recorded, so it continues where it stopped and never duplicates an object.
 """
 
-import json
 import os
 import time
 from collections import defaultdict
@@ -19,9 +18,7 @@ from datetime import timezone
 
 import transaction
 from BTrees.OOBTree import OOBTree
-from plone.restapi.interfaces import ISerializeToJson
 from ZODB.POSException import ConflictError
-from zope.component import getMultiAdapter
 
 from senaite_style_sync.engine.apply import Applier
 from senaite_style_sync.engine.apply import blob_download_urls
@@ -36,7 +33,6 @@ from senaite_style_sync.peers.client import ListingItem
 from senaite_style_sync.peers.client import PeerClient
 from senaite_style_sync.peers.client import PeerError
 from senaite_style_sync.peers.client import READ_BATCH
-from senaite_style_sync.state.sync_state import Conflict
 
 
 COMMIT_EVERY = 25
@@ -50,10 +46,10 @@ def run_step(site, remote, job: Job) -> None:
     if job.step in ("fetch", "update"):
         fetch(remote, job, client, local)
     if job.step in ("import", "update"):
-        started = datetime.now(timezone.utc).isoformat()
         apply_plan(site, remote, job, client)
-        if job.step == "update" and not job.counts.get("errors"):
-            remote.state.cursor = started
+        state = remote.state
+        if not job.counts.get("errors") and state.cursor != state.listed_at:
+            state.cursor = state.listed_at
     job.counts["requests"] = client.requests_made
     errors = job.counts.get("errors", 0)
     job.message = summary(job)
@@ -80,6 +76,7 @@ def plan_for(remote, local: LocalSite, since: str = "") -> Plan:
 def fetch(remote, job: Job, client: PeerClient, local: LocalSite) -> None:
     """List the peer in scope into the remote's index; then plan, without writing content."""
     state = remote.state
+    state.listed_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
 
     def counted(items: Iterator[ListingItem]) -> Iterator[ListingItem]:
         for item in items:
@@ -111,19 +108,24 @@ def fetch(remote, job: Job, client: PeerClient, local: LocalSite) -> None:
 class Reader:
     """Reads batches of objects (JSON, @sharing, blobs) in a thread pool, a few batches ahead."""
 
-    def __init__(self, client: PeerClient, state) -> None:
+    def __init__(self, client: PeerClient, paths: dict[str, str], known_tokens: dict[str, str]) -> None:
+        # Plain dicts, not ZODB objects: reader threads must not touch the writer's connection.
         self.client = client
-        self.state = state
+        self.paths = paths
+        self.known_tokens = known_tokens
         self.pool = ThreadPoolExecutor(READERS, thread_name_prefix="sync-reader")
 
     def read(self, uids: list[str]) -> dict[str, Fetched | PeerError]:
-        paths = {uid: self.state.index[uid].path for uid in uids}
+        paths = self.paths
         result: dict[str, Fetched | PeerError] = {}
         for uid, data in self.client.read_objects(uids).items():
             if isinstance(data, PeerError):
                 result[uid] = data
                 continue
             fetched = Fetched(data)
+            if self.known_tokens.get(uid) == fetched.token:
+                result[uid] = fetched  # unchanged content: sharing and blobs are not needed
+                continue
             try:
                 fetched.sharing = self.client.sharing(paths[uid])
                 for name, url in blob_download_urls(data).items():
@@ -161,30 +163,41 @@ def apply_plan(site, remote, job: Job, client: PeerClient) -> None:
     state = remote.state
     plan = plan_for(remote, applier.local, job.since)
     job.plan.update(plan.counts())
-    depth = lambda uid: (state.index[uid].path.count("/"), state.index[uid].position)  # noqa: E731
-    writes = sorted(plan.create + plan.update, key=depth)
-    job.total = len(writes) + len(plan.move) + len(plan.delete) + len(plan.conflicts)
+    parents_first = lambda uid: (state.index[uid].path.count("/"), state.index[uid].position)  # noqa: E731
+    conflicts_here = [uid for uid in plan.conflicts if uid in state.index]
+    writes = sorted(plan.create + plan.update + plan.recheck + conflicts_here, key=parents_first)
+    job.total = len(writes) + len(plan.move) + len(plan.delete) + len(plan.conflicts) - len(conflicts_here)
     job.done = 0
     job.heartbeat = time.time()
     transaction.commit()
     touched_parents: set[str] = set()
-    reader = Reader(client, state)
+    forced = set(plan.recheck) if job.since else set()
+    known_tokens = {
+        uid: state.synced[uid].token for uid in plan.recheck if uid in state.synced and uid not in forced
+    }
+    reader = Reader(client, {uid: state.index[uid].path for uid in writes}, known_tokens)
     try:
         for chunk, fetched in reader.batches(writes):
             commit_chunk(job, chunk, lambda uid: write_one(applier, job, uid, fetched[uid], touched_parents))
             for item in fetched.values():
                 if isinstance(item, Fetched):
                     discard(item)
-        for start in range(0, len(plan.move), COMMIT_EVERY):
-            chunk = plan.move[start : start + COMMIT_EVERY]
-            commit_chunk(job, chunk, lambda uid: move_one(applier, job, uid, touched_parents))
-        for start in range(0, len(plan.delete), COMMIT_EVERY):
-            chunk = plan.delete[start : start + COMMIT_EVERY]
-            commit_chunk(job, chunk, lambda uid: guarded(job, uid, "delete", lambda: job.count(applier.delete(uid))))
-        record_conflicts(applier, job, reader, plan.conflicts)
     finally:
         reader.close()
+    for start in range(0, len(plan.move), COMMIT_EVERY):
+        chunk = plan.move[start : start + COMMIT_EVERY]
+        commit_chunk(job, chunk, lambda uid: move_one(applier, job, uid, touched_parents))
+    for start in range(0, len(plan.delete), COMMIT_EVERY):
+        chunk = plan.delete[start : start + COMMIT_EVERY]
+        commit_chunk(job, chunk, lambda uid: guarded(job, uid, "delete", lambda: job.count(applier.delete(uid))))
+    deleted_there = [uid for uid in plan.conflicts if uid not in state.index]
+    commit_chunk(job, deleted_there, lambda uid: guarded(job, uid, "conflict", lambda: deleted_conflict(applier, job, uid)))
     commit_chunk(job, ["finish"], lambda _: finish(applier, job, touched_parents))
+
+
+def deleted_conflict(applier: Applier, job: Job, uid: str) -> None:
+    applier.record_conflict(uid, applier.local.find(uid, applier.state.synced[uid]), None)
+    job.count("conflicts")
 
 
 def commit_chunk(job: Job, chunk: list[str], work) -> None:
@@ -224,8 +237,8 @@ def write_one(applier: Applier, job: Job, uid: str, fetched, touched_parents: se
 
     def action():
         outcome = applier.write(uid, fetched)
-        job.count(outcome)
-        if outcome != "unchanged":
+        job.count("conflicts" if outcome == "conflict" else outcome)
+        if outcome in ("created", "updated"):
             touched_parents.add(entry.path.rpartition("/")[0])
             applier.state.conflicts.pop(uid, None)
             applier.state.resolutions.pop(uid, None)
@@ -241,33 +254,6 @@ def move_one(applier: Applier, job: Job, uid: str, touched_parents: set[str]) ->
         touched_parents.add(entry.path.rpartition("/")[0])
 
     guarded(job, entry.path, "move", action)
-
-
-def record_conflicts(applier: Applier, job: Job, reader: Reader, uids: list[str]) -> None:
-    """Keep both versions of each conflicting object; stale conflict records are dropped."""
-    state = applier.state
-    for stale in [uid for uid in state.conflicts.keys() if uid not in set(uids)]:
-        del state.conflicts[stale]
-    if not uids:
-        return
-    remote_versions: dict[str, Fetched | PeerError] = {}
-    for _chunk, fetched in reader.batches([uid for uid in uids if uid in state.index]):
-        remote_versions.update(fetched)
-    for uid in uids:
-        obj = applier.local_object(uid)
-        entry = state.index.get(uid)
-        path = entry.path if entry else state.synced[uid].remote_path
-        remote = remote_versions.get(uid)
-        remote_json = json.dumps(remote.data, sort_keys=True) if isinstance(remote, Fetched) else ""
-        if isinstance(remote, Fetched):
-            discard(remote)
-        local_json = json.dumps(getMultiAdapter((obj, applier.request), ISerializeToJson)(), sort_keys=True, default=str)
-        reason = "changed here and on the peer" if entry else "deleted on the peer, changed here"
-        previous = state.conflicts.get(uid)
-        if previous is None or previous.remote_version != remote_json or previous.local_version != local_json:
-            state.conflicts[uid] = Conflict(uid, path, reason, remote_json, local_json, datetime.now().isoformat())
-        job.count("conflicts")
-        job.done += 1
 
 
 def finish(applier: Applier, job: Job, touched_parents: set[str]) -> None:

@@ -5,7 +5,7 @@
 ``synced``     remote UID -> SyncedEntry: what the last successful write of that object recorded.
 ``conflicts``  remote UID -> Conflict: changed on both sides, waiting for a decision.
 ``pending_relations``, ``resolutions``: see SyncState.__init__.
-``cursor``     when the last successful Get Updates started (ISO 8601), or "".
+``cursor``     when the listing used by the last error-free Import / Get Updates started (ISO 8601), or "".
 """
 
 from typing import NamedTuple
@@ -35,7 +35,7 @@ class SyncedEntry(NamedTuple):
     remote_state: str
     # hash of the peer's JSON for the object: equal means nothing to write
     token: str
-    # the local object's modification date right after the sync wrote it (ISO 8601)
+    # the local object's modification date (microseconds) right after the sync wrote it
     local_modified: str
 
 
@@ -60,6 +60,7 @@ class SyncState(Persistent):
         self.default_pages = OOBTree()  # remote UID of a folder -> remote UID of its default page
         self.pending_relations = OOBTree()  # remote UID -> {field: [peer URLs]}, for the second pass
         self.resolutions = OOBTree()  # remote UID -> "remote": a conflict the user settled for the peer
+        self.listed_at = ""  # when the latest listing of the peer started (UTC, ISO 8601)
         self.cursor = ""
 
     def replace_index(self, index: OOBTree, paths: OOBTree, default_pages: OOBTree) -> None:
