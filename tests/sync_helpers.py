@@ -38,6 +38,13 @@ class SyncTestCase(unittest.TestCase):
         setSite(self.portal)
         return self.portal
 
+    @staticmethod
+    def find(site, uid):
+        """The object with ``uid`` in ``site``'s own catalog (None if absent)."""
+        paths = [b for b in site.portal_catalog.unrestrictedSearchResults(UID=uid) if b.getPath().startswith(
+            "/".join(site.getPhysicalPath()) + "/")]
+        return paths[0]._unrestrictedGetObject() if paths else None
+
     def make_remote(self, name="src", **settings):
         self.on_portal()
         create_remote(

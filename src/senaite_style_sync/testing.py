@@ -1,4 +1,4 @@
-"""Test layers: a Plone site ``plone`` with the add-on and a second site ``source`` to sync from.
+"""Test layers: Plone sites ``plone`` and ``source``, both with the add-on; ``plone`` syncs from ``source``.
 
 SYNC_INTEGRATION_TESTING    in-process, rolled back after each test.
 SYNC_FUNCTIONAL_TESTING     both sites served over real HTTP by a WSGI server thread
@@ -56,12 +56,16 @@ class SyncLayer(PloneSandboxLayer):
         acl_users.userFolderAddUser(SITE_ADMIN_NAME, SITE_ADMIN_PASSWORD, ["Site Administrator"], [])
         setRoles(portal, TEST_USER_ID, ["Manager"])
         app = portal.aq_parent
+        setSite(None)  # else the new site's root is indexed in the first site's catalog
         addPloneSite(
             app,
             SOURCE_SITE_ID,
             extension_ids=["plone.app.contenttypes:default", "plone.restapi:default"],
         )
-        app[SOURCE_SITE_ID].acl_users.userFolderAddUser(EDITOR_NAME, EDITOR_PASSWORD, ["Member"], [])
+        source = app[SOURCE_SITE_ID]
+        setSite(source)
+        applyProfile(source, "senaite_style_sync:default")  # for round trips, the peer syncs too
+        source.acl_users.userFolderAddUser(EDITOR_NAME, EDITOR_PASSWORD, ["Member"], [])
         setSite(portal)
         transaction.commit()
 

@@ -123,13 +123,10 @@ class PeerClient:
             self._base = self.get_json(self.url)["@id"].rstrip("/")
         return self._base
 
-    def relative_path(self, object_url: str) -> str:
-        if object_url == self.base:
-            return ""
+    def relative_path(self, object_url: str) -> str | None:
+        """Path below the peer site; None for the site itself or anything outside it."""
         prefix = self.base + "/"
-        if not object_url.startswith(prefix):
-            raise PeerError(f"{object_url} is outside the peer site {self.base}.")
-        return object_url[len(prefix):]
+        return object_url[len(prefix) :] if object_url.startswith(prefix) else None
 
     def object_url(self, path: str) -> str:
         return f"{self.url}/{path}" if path else self.url
@@ -154,7 +151,7 @@ class PeerClient:
             params += [("modified.query", modified_since), ("modified.range", "min")]
         for position, item in enumerate(self._search(params)):
             path = self.relative_path(item["@id"])
-            if not path:
+            if not path:  # the site root, or a catalog entry outside the site
                 continue
             yield ListingItem(
                 uid=item["UID"],
