@@ -1,11 +1,13 @@
 """Small real servers the tests point remotes at: a non-Plone HTTP site and a self-signed HTTPS site."""
 
 import datetime
+import http.client
 import ipaddress
 import socket
 import ssl
 import tempfile
 import threading
+import time
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
@@ -88,3 +90,70 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+class FaultProxy(BaseHTTPRequestHandler):
+    """Forwards to a real server, but answers badly for requests whose URL contains a chosen text.
+
+    ``faults`` maps a text (e.g. a UID) to "500", "garbage" or "timeout". The Host header is
+    passed on, so the peer builds its URLs with the proxy's address.
+    """
+
+    target: tuple[str, int]
+    faults: dict[str, str]
+    hang_seconds = 1.5
+
+    def _forward(self):
+        fault = next((kind for text, kind in self.faults.items() if text in self.path), None)
+        if fault == "500":
+            return self._reply(500, b"Internal Server Error", "text/plain")
+        if fault == "garbage":
+            return self._reply(200, b"<html>this is not JSON", "application/json")
+        if fault == "timeout":
+            time.sleep(self.hang_seconds)
+            return self._reply(504, b"", "text/plain")
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        connection = http.client.HTTPConnection(*self.target, timeout=60)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "keep-alive")}
+        connection.request(self.command, self.path, body=body, headers=headers)
+        answer = connection.getresponse()
+        data = answer.read()
+        self.send_response(answer.status)
+        for key, value in answer.getheaders():
+            if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        connection.close()
+
+    def _reply(self, status, body, content_type):
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up waiting: that is the point of a timeout
+
+    do_GET = do_POST = do_PATCH = do_DELETE = _forward
+
+    def log_message(self, *args):
+        pass
+
+
+@contextmanager
+def fault_proxy(target_host: str, target_port: int, faults: dict[str, str]):
+    """Serve a FaultProxy in front of target; yields its base URL. ``faults`` may be changed while it runs."""
+    handler = type("Proxy", (FaultProxy,), {"target": (target_host, target_port), "faults": faults})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = False  # server_close() waits for a hanging answer to finish
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://localhost:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -99,3 +99,46 @@ class TestResume(SyncTestCase):
         catalog = self.portal.portal_catalog
         paths = {b.getPath() for b in catalog.unrestrictedSearchResults(path="/plone") if b.getPath().startswith("/plone")}
         self.assertEqual(paths, expected)
+
+
+class TestFaultyPeer(SyncTestCase):
+    def test_objects_the_peer_fails_on_are_recorded_and_the_rest_synced(self):
+        from senaite_style_sync.peers import client
+        from tests.servers import fault_proxy
+
+        self.on_source()
+        originals = build_corpus(self.source, 30)
+        transaction.commit()
+        broken = {originals[5].UID(): "500", originals[12].UID(): "garbage", originals[20].UID(): "timeout"}
+        faults = dict(broken)
+        with mock.patch.object(client, "TIMEOUT", 1.0), mock.patch.object(client, "BACKOFF", 0.01):
+            with fault_proxy(self.layer["host"], self.layer["port"], faults) as proxy:
+                self.source_url = f"{proxy}/source"
+                self.make_remote()
+                self.run_step("fetch")
+                job = self.run_step("import")
+                failed = {error["object"] for error in job.errors}
+                # the three objects (read errors) and whatever they contain (no parent to write into)
+                expected = {self.relative(o) for o in originals if self.under_broken(o, originals, broken)}
+                self.assertEqual(failed, expected, list(job.errors))
+                self.assertEqual({e["step"] for e in job.errors if e["object"] in map(self.relative, [originals[i] for i in (5, 12, 20)])}, {"read"})
+                self.assertEqual(job.counts.get("created"), 30 - len(expected))
+                self.on_portal()
+                self.assertIsNone(self.find(self.portal, originals[12].UID()))
+                healthy = [o for o in originals if not self.under_broken(o, originals, broken)]
+                self.assertTrue(all(self.find(self.portal, o.UID()) for o in healthy))
+                # The peer recovers: a rerun brings the missing objects, and nothing twice.
+                faults.clear()
+                again = self.run_step("import")
+                self.assertEqual(list(again.errors), [])
+        self.on_portal()
+        for original in originals:
+            self.assertIsNotNone(self.find(self.portal, original.UID()), original.absolute_url_path())
+
+    @staticmethod
+    def relative(obj):
+        return "/".join(obj.getPhysicalPath()[2:])
+
+    def under_broken(self, obj, originals, broken):
+        path = self.relative(obj)
+        return any(path == self.relative(o) or path.startswith(self.relative(o) + "/") for o in originals if o.UID() in broken)

@@ -22,6 +22,9 @@ from senaite_style_sync.peers.session import origin
 from senaite_style_sync.peers.session import PeerSession
 
 
+# Seconds to wait for one answer, and the first pause before a retry (doubled each time).
+TIMEOUT = 60
+BACKOFF = 0.5
 LISTING_FIELDS = ("UID", "modified", "portal_type", "review_state", "getId")
 LISTING_BATCH = 1000
 READ_BATCH = 25
@@ -63,14 +66,14 @@ class PeerClient:
         certificate_path: str = "",
         *,
         retries: int = 3,
-        backoff: float = 0.5,
-        timeout: float = 60,
+        backoff: float | None = None,
+        timeout: float | None = None,
     ) -> None:
         self.session = PeerSession(url, username, password, certificate_path)
         self.url = self.session.peer_url
         self.retries = retries
-        self.backoff = backoff
-        self.timeout = timeout
+        self.backoff = BACKOFF if backoff is None else backoff
+        self.timeout = TIMEOUT if timeout is None else timeout
         self.requests_made = 0
         self._count_lock = threading.Lock()
         self._base: str | None = None
