@@ -9,6 +9,7 @@ from persistent.mapping import PersistentMapping
 from senaite_style_sync.remotes import credentials
 from senaite_style_sync.remotes.schema import IRemote
 from senaite_style_sync.remotes.schema import SETTINGS_FIELDS
+from senaite_style_sync.remotes.schema import LIST_FIELDS
 from senaite_style_sync.remotes.schema import TYPE_RULE_FIELDS
 from senaite_style_sync.state.sync_state import SyncState
 
@@ -37,6 +38,8 @@ class Remote(Persistent):
                 value = data[field_name]
                 if field_name in TYPE_RULE_FIELDS:
                     value = sorted(set(value or ()))
+                elif field_name == "registry_prefixes":
+                    value = [prefix for prefix in dict.fromkeys(value or ()) if prefix]
                 setattr(self, field_name, value)
         if data.get("password"):
             self._password_token = credentials.encrypt(data["password"])
@@ -52,7 +55,7 @@ class Remote(Persistent):
     def settings(self) -> dict[str, Any]:
         """Every setting but the password, as plain Python values."""
         data = {name: getattr(self, name) for name in SETTINGS_FIELDS}
-        for name in TYPE_RULE_FIELDS:
+        for name in LIST_FIELDS:
             data[name] = list(data[name])
         return data
 

@@ -74,6 +74,23 @@ class IRemote(Interface):
         required=False,
         default=False,
     )
+    registry_prefixes = schema.List(
+        title=_("Registry prefixes"),
+        description=_(
+            "With Import Registry: the registry records whose names start with one of these "
+            "prefixes (one per line), e.g. my.addon.settings."
+        ),
+        value_type=schema.TextLine(),
+        required=False,
+        default=[],
+        missing_value=[],
+    )
+    allow_manager_role = schema.Bool(
+        title=_("Allow the Manager role"),
+        description=_("With Import Users: give imported users and groups the Manager role where the peer does."),
+        required=False,
+        default=False,
+    )
     remote_prefix = schema.ASCIILine(
         title=_("Remote's Prefix"),
         description=_("Prefix given to the ids of Prefixable Content Types; letters, digits, '-' and '_' only."),
@@ -144,7 +161,8 @@ TYPE_RULE_FIELDS = (
     "readonly_types",
     "update_only_types",
 )
-BOOL_FIELDS = ("import_settings", "import_registry", "import_users", "auto_sync")
+BOOL_FIELDS = ("import_settings", "import_registry", "import_users", "allow_manager_role", "auto_sync")
+LIST_FIELDS = TYPE_RULE_FIELDS + ("registry_prefixes",)
 TEXT_FIELDS = ("name", "url", "username", "certificate_path", "remote_prefix", "local_prefix", "conflict_policy")
 CONFLICT_POLICIES = ("skip", "remote", "local")
 # Every field stored on a Remote as a plain attribute (the password is stored apart, encrypted).

@@ -11,6 +11,7 @@ from senaite_style_sync.remotes.schema import TYPE_RULE_FIELDS
 
 
 IDENTIFIER = re.compile(r"^[A-Za-z0-9_-]+$")
+REGISTRY_PREFIX = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?$")
 
 MISSING = "Required input is missing."
 BAD_IDENTIFIER = "Only letters, digits, '-' and '_' are allowed."
@@ -24,6 +25,9 @@ PASSWORD_MISSING = "Give the password for this username."
 BAD_INTERVAL = "The interval must be a whole number of minutes, at least 1."
 UNKNOWN_TYPE = "Not an installed content type: {}"
 BAD_POLICY = "Choose one of: skip, remote, local."
+PREFIXES_WITHOUT_REGISTRY = "Registry prefixes need Import Registry."
+REGISTRY_WITHOUT_PREFIXES = "Import Registry needs at least one registry prefix."
+BAD_REGISTRY_PREFIX = "A registry prefix is a dotted name: letters, digits, '_', '-' and '.'."
 
 
 def url_error(url: str) -> str | None:
@@ -83,6 +87,13 @@ def validate_remote(
     if data.get("update_only_types") and not data.get("local_prefix"):
         errors.setdefault("local_prefix", UPDATE_ONLY_WITHOUT_LOCAL_PREFIX)
 
+    prefixes = data.get("registry_prefixes") or ()
+    if any(not REGISTRY_PREFIX.match(prefix or "") for prefix in prefixes):
+        errors["registry_prefixes"] = BAD_REGISTRY_PREFIX
+    elif prefixes and not data.get("import_registry"):
+        errors["registry_prefixes"] = PREFIXES_WITHOUT_REGISTRY
+    elif data.get("import_registry") and not prefixes:
+        errors["registry_prefixes"] = REGISTRY_WITHOUT_PREFIXES
     if data.get("conflict_policy") not in CONFLICT_POLICIES:
         errors["conflict_policy"] = BAD_POLICY
     interval = data.get("auto_sync_interval")
