@@ -37,6 +37,8 @@ class Plan:
     move: list[str] = field(default_factory=list)
     delete: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
+    # gone here and on the peer: only the record is left to drop
+    forget: list[str] = field(default_factory=list)
     unchanged: int = 0
 
     def counts(self) -> dict[str, int]:
@@ -98,6 +100,7 @@ def make_plan(
             continue
         obj = local.find(uid, synced)
         if obj is None:
+            plan.forget.append(uid)
             continue
         if local.changed_since_sync(obj, synced) and policy != "remote":
             if policy == "skip":

@@ -36,6 +36,7 @@ from senaite_style_sync.peers.client import READ_BATCH
 
 
 COMMIT_EVERY = 25
+LISTING_HEARTBEAT = 5000
 READERS = 4
 CONFLICT_RETRIES = 3
 
@@ -81,6 +82,10 @@ def fetch(remote, job: Job, client: PeerClient, local: LocalSite) -> None:
     def counted(items: Iterator[ListingItem]) -> Iterator[ListingItem]:
         for item in items:
             job.done += 1
+            if job.done % LISTING_HEARTBEAT == 0:
+                # The new index is not attached yet, so this commits only the job's progress.
+                job.heartbeat = time.time()
+                transaction.commit()
             yield item
 
     index, paths = build_index(counted(client.listing()), TypeRules(remote))
@@ -190,6 +195,8 @@ def apply_plan(site, remote, job: Job, client: PeerClient) -> None:
     for start in range(0, len(plan.delete), COMMIT_EVERY):
         chunk = plan.delete[start : start + COMMIT_EVERY]
         commit_chunk(job, chunk, lambda uid: guarded(job, uid, "delete", lambda: job.count(applier.delete(uid))))
+    for uid in plan.forget:
+        del state.synced[uid]
     deleted_there = [uid for uid in plan.conflicts if uid not in state.index]
     commit_chunk(job, deleted_there, lambda uid: guarded(job, uid, "conflict", lambda: deleted_conflict(applier, job, uid)))
     commit_chunk(job, ["finish"], lambda _: finish(applier, job, touched_parents))
