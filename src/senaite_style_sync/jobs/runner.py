@@ -14,6 +14,7 @@ import transaction
 from AccessControl.SecurityManagement import newSecurityManager
 from AccessControl.SecurityManagement import noSecurityManager
 from AccessControl.users import UnrestrictedUser
+from plone import api
 from Testing.makerequest import makerequest
 from zope.component.hooks import setSite
 from zope.globalrequest import clearRequest
@@ -27,6 +28,7 @@ from senaite_style_sync.remotes.storage import RemoteStorage
 
 logger = logging.getLogger("senaite_style_sync")
 STEPS = ("fetch", "import", "update")
+AUTOMATIC = ("clock", "hook", "cron")
 
 
 class JobRefused(Exception):
@@ -46,6 +48,7 @@ def start_job(site, remote: Remote, step: str, trigger: str, since: str = "") ->
     if running is not None:
         raise JobRefused(f"A {running.step} job for '{remote.name}' is still running ({running.done}/{running.total}).")
     job = Job(remote.name, step, trigger, since)
+    job.site_url = site.absolute_url()  # the job's thread has no request to tell its URL
     JobStore(site).add(job)
     # Writing the remote makes two simultaneous starts conflict in ZODB: one of them retries and is refused.
     remote.active_job = job.id
@@ -58,6 +61,24 @@ def start_job(site, remote: Remote, step: str, trigger: str, since: str = "") ->
 
     transaction.get().addAfterCommitHook(start_after_commit)
     return job
+
+
+def notify_failure(site, job: Job) -> None:
+    """E-mail the site's admin address about an automatic run that failed or had errors."""
+    address = api.portal.get_registry_record("plone.email_from_address", default="")
+    if not address:
+        return
+    errors = "\n".join(f"- {e['object']} ({e['step']}): {e['message']}" for e in list(job.errors)[:50])
+    site_url = job.site_url or site.absolute_url()
+    body = (
+        f"The automatic {job.step} of remote '{job.remote}' on {site_url} "
+        f"ended {job.state}: {job.message}\n\n{errors}\n\n"
+        f"Run history: {site_url}/@@sync-history?remote={job.remote}\n"
+    )
+    try:
+        api.portal.send_email(recipient=address, sender=address, subject=f"Sync of '{job.remote}' failed", body=body)
+    except Exception:  # noqa: BLE001 -- a mail problem must not hide the job's own outcome
+        logger.exception("Could not send the failure e-mail for job %s", job.id)
 
 
 def run_job(db, site_path: str, job_id: str) -> None:
@@ -91,10 +112,14 @@ def run_job(db, site_path: str, job_id: str) -> None:
                 remote.record_run(job.step, "failed", job.done)
         job.ended = datetime.now()
         transaction.commit()
+        if job.trigger in AUTOMATIC and (job.state == "failed" or job.counts.get("errors")):
+            notify_failure(site, job)
+            transaction.commit()  # the MailHost sends when the transaction commits
     except Exception:  # noqa: BLE001 -- nothing else can report it
         transaction.abort()
         logger.error("Sync job %s could not run:\n%s", job_id, traceback.format_exc())
     finally:
+        transaction.abort()
         noSecurityManager()
         setSite(None)
         clearRequest()

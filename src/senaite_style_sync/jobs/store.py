@@ -13,7 +13,8 @@ from zope.annotation.interfaces import IAnnotations
 
 
 ANNOTATION_KEY = "senaite_style_sync.jobs"
-KEEP_JOBS = 500
+# Run history: the latest jobs of each remote are kept, with their counts and errors.
+KEEP_PER_REMOTE = 200
 # A running job whose heartbeat is older than this is taken as dead (its instance was killed).
 STALE_AFTER = 120
 MAX_ERRORS = 1000
@@ -28,6 +29,7 @@ class Job(Persistent):
         self.step = step
         self.trigger = trigger
         self.since = since
+        self.site_url = ""
         self.state = "queued"  # queued, running, done, failed, interrupted
         self.created = datetime.now()
         self.started: datetime | None = None
@@ -92,12 +94,17 @@ class JobStore:
         tree = self.annotations.get(ANNOTATION_KEY)
         return tree.get(job_id) if tree is not None and isinstance(job_id, str) else None
 
+    def history(self, remote: str) -> list[Job]:
+        """The remote's jobs, newest first."""
+        tree = self.annotations.get(ANNOTATION_KEY)
+        jobs = [job for job in (tree.values() if tree is not None else ()) if job.remote == remote]
+        return sorted(jobs, key=lambda job: job.created, reverse=True)
+
     def add(self, job: Job) -> None:
         tree = self.annotations.get(ANNOTATION_KEY)
         if tree is None:
             tree = self.annotations[ANNOTATION_KEY] = OOBTree()
         tree[job.id] = job
-        if len(tree) > KEEP_JOBS:
-            for old in sorted(tree.values(), key=lambda j: j.created)[: len(tree) - KEEP_JOBS]:
-                if not old.active:
-                    del tree[old.id]
+        for old in self.history(job.remote)[KEEP_PER_REMOTE:]:
+            if not old.active:
+                del tree[old.id]

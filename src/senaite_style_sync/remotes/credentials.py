@@ -15,6 +15,8 @@ from App.config import getConfiguration
 from cryptography.fernet import Fernet
 from cryptography.fernet import InvalidToken
 
+from senaite_style_sync.config import product_config
+
 
 ENV_KEY = "SENAITE_STYLE_SYNC_KEY"
 KEY_FILE_NAME = "senaite_style_sync.key"
@@ -25,11 +27,6 @@ _fernets: dict[str, Fernet] = {}
 
 class CredentialError(Exception):
     """A stored password cannot be decrypted with this instance's key."""
-
-
-def product_config() -> dict:
-    """This add-on's ``<product-config senaite_style_sync>`` section (empty when absent)."""
-    return (getattr(getConfiguration(), "product_config", None) or {}).get("senaite_style_sync", {})
 
 
 def key_file_path() -> Path:

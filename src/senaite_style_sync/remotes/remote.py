@@ -27,6 +27,7 @@ class Remote(Persistent):
         self._password_token = b""
         self.state = SyncState()
         self.active_job = ""  # id of the latest job started for this remote
+        self.last_auto_run: datetime | None = None  # when Auto-Sync last started Get Updates
         self.last_plan: dict[str, int] = {}
         # step name -> {"time": datetime, "outcome": str, "count": int}
         self.last_runs = PersistentMapping()
