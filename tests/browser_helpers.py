@@ -134,3 +134,19 @@ class ChromiumLayer(Layer):
 
 
 SYNC_BROWSER_TESTING = ChromiumLayer(bases=(SYNC_FUNCTIONAL_TESTING,), name="SyncLayer:Browser")
+
+
+def wait_for_job_threads(timeout: float = 60) -> list[str]:
+    """Join the sync job threads (named ``sync-<job id>``) still running; returns the names of any left.
+
+    A test that starts jobs calls this before its layer throws the test's database away,
+    so no job thread writes to a closed database or outlives its test.
+    """
+    import threading
+    import time
+
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if thread.name.startswith("sync-") and not thread.name.startswith("sync-reader") and thread.is_alive():
+            thread.join(max(0.0, deadline - time.monotonic()))
+    return [t.name for t in threading.enumerate() if t.name.startswith("sync-") and t.is_alive()]

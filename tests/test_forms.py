@@ -9,6 +9,7 @@ from plone.app.testing import SITE_OWNER_NAME
 from plone.app.testing import SITE_OWNER_PASSWORD
 from plone.testing.zope import Browser
 
+from senaite_style_sync.jobs.store import JobStore
 from senaite_style_sync.remotes import validation
 from senaite_style_sync.remotes.changes import create_remote
 from senaite_style_sync.remotes.storage import RemoteStorage
@@ -16,6 +17,7 @@ from senaite_style_sync.testing import EDITOR_NAME
 from senaite_style_sync.testing import EDITOR_PASSWORD
 from senaite_style_sync.testing import SOURCE_SITE_ID
 from senaite_style_sync.testing import SYNC_FUNCTIONAL_TESTING
+from tests.browser_helpers import wait_for_job_threads
 
 
 PASSWORD = "Form-Secret-2718"
@@ -28,6 +30,11 @@ class FormTestCase(unittest.TestCase):
         self.portal = self.layer["portal"]
         self.portal_url = self.portal.absolute_url()
         self.browser = self.browser_as(SITE_OWNER_NAME, SITE_OWNER_PASSWORD)
+
+    def tearDown(self):
+        # Jobs started by Save and Fetch or the step buttons fail fast (the peers do not
+        # exist); let them end before the layer closes this test's database.
+        wait_for_job_threads()
 
     def browser_as(self, user=None, password=None):
         browser = Browser(self.layer["app"])
@@ -87,8 +94,13 @@ class TestAddEditDelete(FormTestCase):
         self.browser.open(f"{self.portal_url}/@@sync-add-remote")
         self.fill(name="lab1", url="https://lab1.example.org/Plone")
         self.browser.getControl(name="form.buttons.save_fetch").click()
-        self.assertIsNotNone(self.stored("lab1"))
-        self.assertIn("Fetch for 'lab1' is not yet available", self.browser.contents)
+        remote = self.stored("lab1")
+        self.assertIsNotNone(remote)
+        self.assertIn("Fetch started for 'lab1'.", self.browser.contents)
+        self.assertEqual(self.browser.url, f"{self.portal_url}/@@sync")
+        job = JobStore(self.portal).get(remote.active_job)
+        self.assertEqual((job.remote, job.step, job.trigger), ("lab1", "fetch", "button"))
+        self.assertIn(f'data-job-id="{job.id}"', self.browser.contents)
 
     def test_validation_errors_shown_and_nothing_saved(self):
         self.add_remote("lab1")
@@ -148,13 +160,20 @@ class TestAddEditDelete(FormTestCase):
         self.assertIn("Remote 'lab1' deleted.", self.browser.contents)
         self.assertIsNone(self.stored("lab1"))
 
-    def test_step_buttons_say_not_yet_available(self):
-        self.add_remote("lab1")
-        for label in ("Fetch", "Import", "Get Updates"):
+    def test_step_buttons_start_jobs(self):
+        # One remote per step: a job of a remote refuses a second start while it is active.
+        steps = (("lab1", "fetch", "Fetch"), ("lab2", "import", "Import"), ("lab3", "update", "Get Updates"))
+        for name, _step, _label in steps:
+            self.add_remote(name)
+        for row, (name, step, label) in enumerate(steps):
             with self.subTest(step=label):
                 self.browser.open(f"{self.portal_url}/@@sync")
-                self.browser.getControl(label).click()
-                self.assertIn(f"{label} for 'lab1' is not yet available", self.browser.contents)
+                self.browser.getControl(label, index=row).click()
+                self.assertEqual(self.browser.url, f"{self.portal_url}/@@sync")
+                self.assertIn(f"{label} started for '{name}'.", self.browser.contents)
+                remote = self.stored(name)
+                job = JobStore(self.portal).get(remote.active_job)
+                self.assertEqual((job.remote, job.step, job.trigger, job.since), (name, step, "button", ""))
 
     def test_test_connection_button(self):
         source = f"http://{self.layer['host']}:{self.layer['port']}/{SOURCE_SITE_ID}"

@@ -114,7 +114,7 @@ class TestCrud(RestTestCase):
             ({"name": "lab2", "url": "https://x.example.org", "color": "red"}, "color", "Unknown field."),
             ({"name": "lab2", "url": 42}, "url", "Expected a string."),
             ({"name": "lab2", "url": "https://x.example.org", "skipped_types": "Document"}, "skipped_types",
-             "Expected a list of content type names."),
+             "Expected a list of strings."),
         ]
         for body, field, message in cases:
             with self.subTest(body=body):

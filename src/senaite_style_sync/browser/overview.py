@@ -1,4 +1,4 @@
-"""The Sync page: every Remote with its settings summary, last runs and step buttons."""
+"""The Sync page: every Remote with its settings summary, last runs, last plan, latest job and step buttons."""
 
 from typing import Any
 
@@ -6,12 +6,27 @@ from Products.Five.browser import BrowserView
 from zope.component import getUtility
 from zope.schema.interfaces import IVocabularyFactory
 
-from senaite_style_sync.browser.steps import STEP_TITLES
+from senaite_style_sync.browser.actions import job_data
+from senaite_style_sync.browser.actions import latest_job
+from senaite_style_sync.browser.actions import STEP_TITLES
 from senaite_style_sync.remotes.remote import Remote
 from senaite_style_sync.remotes.schema import IRemote
 from senaite_style_sync.remotes.schema import TYPE_RULE_FIELDS
 from senaite_style_sync.remotes.schema import TYPES_VOCABULARY
 from senaite_style_sync.remotes.storage import RemoteStorage
+
+
+PLAN_LABELS = (
+    ("create", "to create"),
+    ("update", "to update"),
+    ("recheck", "to re-read"),
+    ("move", "to move"),
+    ("delete", "to delete"),
+    ("conflicts", "conflicts"),
+    ("unchanged", "unchanged"),
+)
+# Errors listed on the page; the job keeps more, GET @sync-jobs/<id> returns them all.
+SHOWN_ERRORS = 100
 
 
 def type_rules_summary(remote: Remote, type_titles: dict[str, str]) -> list[str]:
@@ -33,6 +48,60 @@ def last_run_summary(remote: Remote, step: str) -> str:
     return f"{run['time']:%Y-%m-%d %H:%M} — {run['outcome']} ({run['count']} items)"
 
 
+def plan_summary(remote: Remote) -> list[dict[str, Any]]:
+    """The counts of the remote's last plan, in a fixed order; empty before the first Fetch."""
+    plan = getattr(remote, "last_plan", None) or {}
+    if not plan:
+        return []
+    labels = dict(PLAN_LABELS)
+    keys = [key for key, _label in PLAN_LABELS if key in plan or key != "recheck"]
+    keys += sorted(key for key in plan if key not in labels)
+    return [{"key": key, "label": labels.get(key, key), "count": plan.get(key, 0)} for key in keys]
+
+
+def duration_text(seconds: float | int | None) -> str:
+    """12 s, 3 min 5 s, 1 h 2 min; an em dash for nothing to say."""
+    if not seconds or seconds < 0:
+        return "—"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+def job_summary(site, job) -> dict[str, Any] | None:
+    """What the page shows of a job; the same keys the page's script reads from @sync-jobs."""
+    if job is None:
+        return None
+    data = job_data(site, job)
+    progress = data["progress"]
+    active = data["state"] in ("queued", "running")
+    return {
+        "id": data["id"],
+        "url": data["@id"],
+        "step": data["step"],
+        "step_title": STEP_TITLES.get(data["step"], data["step"]),
+        "trigger": data["trigger"],
+        "since": data.get("since") or "",
+        "state": data["state"],
+        "active": active,
+        "done": progress["done"],
+        "total": progress["total"],
+        "percent": progress["percent"],
+        "rate": f"{progress['rate']} objects/s",
+        "eta": duration_text(progress["eta_seconds"]) if active else "—",
+        "message": data["message"],
+        "created": data["created"][:19].replace("T", " "),
+        "ended": (data["ended"] or "")[:19].replace("T", " "),
+        "error_count": data["counts"].get("errors", len(data["errors"])),
+        "errors": data["errors"][:SHOWN_ERRORS],
+    }
+
+
 class SyncOverview(BrowserView):
     """@@sync"""
 
@@ -50,6 +119,9 @@ class SyncOverview(BrowserView):
                 "rules": type_rules_summary(remote, type_titles),
                 "auto_sync": f"every {remote.auto_sync_interval} min" if remote.auto_sync else "off",
                 "last_runs": [(STEP_TITLES[step], last_run_summary(remote, step)) for step in STEP_TITLES],
+                "plan": plan_summary(remote),
+                "conflicts": len(remote.state.conflicts),
+                "job": job_summary(self.context, latest_job(self.context, remote)),
             }
             for remote in RemoteStorage(self.context)
         ]

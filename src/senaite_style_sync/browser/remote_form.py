@@ -13,7 +13,7 @@ from z3c.form.interfaces import IErrorViewSnippet
 from zope.component import getMultiAdapter
 from zope.interface import Invalid
 
-from senaite_style_sync.browser.steps import step_unavailable_message
+from senaite_style_sync.browser.steps import start_from_browser
 from senaite_style_sync.browser.utils import requested_remote
 from senaite_style_sync.browser.utils import sync_page_url
 from senaite_style_sync.peers.probe import check_connection
@@ -88,7 +88,7 @@ class RemoteForm(form.Form):
         remote = self._save_from_form()
         if remote is not None:
             api.portal.show_message(f"Remote '{remote.name}' saved.", self.request)
-            api.portal.show_message(step_unavailable_message("fetch", remote.name), self.request, type="warning")
+            start_from_browser(self.context, self.request, remote, "fetch")
             self.request.response.redirect(sync_page_url())
 
     @button.buttonAndHandler("Save", name="save")

@@ -1,4 +1,4 @@
-"""The Fetch / Import / Get Updates buttons."""
+"""The Fetch / Import / Get Updates buttons: each starts a background job."""
 
 from plone import api
 from plone.protect import CheckAuthenticator
@@ -6,15 +6,28 @@ from plone.protect import PostOnly
 from Products.Five.browser import BrowserView
 from zExceptions import BadRequest
 
+from senaite_style_sync.browser.actions import start_step
+from senaite_style_sync.browser.actions import started_message
+from senaite_style_sync.browser.actions import STEP_TITLES
 from senaite_style_sync.browser.utils import requested_remote
 from senaite_style_sync.browser.utils import sync_page_url
+from senaite_style_sync.jobs.runner import JobRefused
+from senaite_style_sync.jobs.store import Job
+from senaite_style_sync.remotes.remote import Remote
 
 
-STEP_TITLES = {"fetch": "Fetch", "import": "Import", "update": "Get Updates"}
+TRIGGER = "button"
 
 
-def step_unavailable_message(step: str, remote_name: str) -> str:
-    return f"{STEP_TITLES[step]} for '{remote_name}' is not yet available in this release."
+def start_from_browser(site, request, remote: Remote, step: str, since: str = "") -> Job | None:
+    """Start the step as a job and say so in a status message; a refusal becomes an error message."""
+    try:
+        job = start_step(site, remote, step, TRIGGER, since=since)
+    except JobRefused as refused:
+        api.portal.show_message(str(refused), request, type="error")
+        return None
+    api.portal.show_message(started_message(job, remote), request, type="info")
+    return job
 
 
 class RunStepView(BrowserView):
@@ -27,6 +40,6 @@ class RunStepView(BrowserView):
         step = self.request.form.get("step")
         if step not in STEP_TITLES:
             raise BadRequest(f"Unknown step {step!r}.")
-        api.portal.show_message(step_unavailable_message(step, remote.name), self.request, type="warning")
+        start_from_browser(self.context, self.request, remote, step)
         self.request.response.redirect(sync_page_url())
         return ""

@@ -6,7 +6,15 @@
     PATCH  @sync-remotes/<name>                       edit (204)
     DELETE @sync-remotes/<name>                       delete (204)
     POST   @sync-remotes/<name>/@test-connection      test the stored settings
+    POST   @sync-remotes/<name>/@fetch                start a Fetch job (202; 409 while a job runs)
+    POST   @sync-remotes/<name>/@import               start an Import job
+    POST   @sync-remotes/<name>/@update               start a Get Updates job; {"since": "<ISO 8601>"}
+                                                      re-reads what the peer modified since then
+    GET    @sync-remotes/<name>/@conflicts            the remote's conflicts, both versions as JSON
+    GET    @sync-remotes/<name>/@conflicts/<uid>      one conflict
+    POST   @sync-remotes/<name>/@conflicts/<uid>      settle it: {"take": "remote"} or {"take": "local"}
 
+A job's progress and outcome: GET @sync-jobs/<id> (services/jobs.py).
 The password is write-only: it is accepted in POST/PATCH and never returned.
 """
 
@@ -22,6 +30,19 @@ from zope.interface import alsoProvides
 from zope.interface import implementer
 from zope.publisher.interfaces import IPublishTraverse
 
+from senaite_style_sync.browser.actions import conflict_data
+from senaite_style_sync.browser.actions import ConflictNotFound
+from senaite_style_sync.browser.actions import get_conflict
+from senaite_style_sync.browser.actions import InvalidSince
+from senaite_style_sync.browser.actions import job_url
+from senaite_style_sync.browser.actions import keep_local
+from senaite_style_sync.browser.actions import normalise_since
+from senaite_style_sync.browser.actions import start_step
+from senaite_style_sync.browser.actions import take_remote
+from senaite_style_sync.browser.actions import TAKE_CHOICES
+from senaite_style_sync.jobs.runner import active_job
+from senaite_style_sync.jobs.runner import JobRefused
+from senaite_style_sync.jobs.store import Job
 from senaite_style_sync.peers.probe import check_connection
 from senaite_style_sync.remotes.changes import create_remote
 from senaite_style_sync.remotes.changes import edit_remote
@@ -30,11 +51,13 @@ from senaite_style_sync.remotes.credentials import CredentialError
 from senaite_style_sync.remotes.remote import Remote
 from senaite_style_sync.remotes.schema import BOOL_FIELDS
 from senaite_style_sync.remotes.schema import TEXT_FIELDS
-from senaite_style_sync.remotes.schema import TYPE_RULE_FIELDS
+from senaite_style_sync.remotes.schema import LIST_FIELDS
 from senaite_style_sync.remotes.storage import RemoteStorage
 
 
-WRITABLE_FIELDS = frozenset(TEXT_FIELDS + BOOL_FIELDS + TYPE_RULE_FIELDS + ("auto_sync_interval", "password"))
+TRIGGER = "rest"
+STEP_ENDPOINTS = {"@fetch": "fetch", "@import": "import", "@update": "update"}
+WRITABLE_FIELDS = frozenset(TEXT_FIELDS + BOOL_FIELDS + LIST_FIELDS + ("auto_sync_interval", "password"))
 
 
 def body_errors(body: dict[str, Any]) -> dict[str, str]:
@@ -47,10 +70,10 @@ def body_errors(body: dict[str, Any]) -> dict[str, str]:
             errors[key] = "Expected a string."
         elif key in BOOL_FIELDS and not isinstance(value, bool):
             errors[key] = "Expected true or false."
-        elif key in TYPE_RULE_FIELDS and not (
+        elif key in LIST_FIELDS and not (
             isinstance(value, list) and all(isinstance(item, str) for item in value)
         ):
-            errors[key] = "Expected a list of content type names."
+            errors[key] = "Expected a list of strings."
     return errors
 
 
@@ -109,11 +132,34 @@ class RemotesService(Service):
         }
 
     def read_body(self) -> tuple[dict[str, Any], dict[str, str]]:
+        body, errors = self.read_json()
+        return body, errors or body_errors(body)
+
+    def read_json(self) -> tuple[dict[str, Any], dict[str, str]]:
         try:
-            body = json_body(self.request)
+            return json_body(self.request), {}
         except DeserializationError as error:
             return {}, {"body": f"Expected a JSON object: {error}."}
-        return body, body_errors(body)
+
+    def error(self, status: int, type_: str, message: str, **extra: Any) -> dict[str, Any]:
+        self.request.response.setStatus(status)
+        return {"error": {"type": type_, "message": message, **extra}}
+
+    def conflicts_url(self, remote: Remote) -> str:
+        return f"{self.base_url()}/{remote.name}/@conflicts"
+
+    def serialize_conflict(self, remote: Remote, conflict) -> dict[str, Any]:
+        return {"@id": f"{self.conflicts_url(remote)}/{conflict.remote_uid}", **conflict_data(conflict)}
+
+    def named_conflict(self, remote: Remote, uid: str):
+        try:
+            return get_conflict(remote, uid)
+        except ConflictNotFound:
+            raise NotFound(f"No conflict for {uid!r} on remote {remote.name!r}.") from None
+
+    def job_reply(self, job: Job) -> dict[str, Any]:
+        return {"@id": job_url(self.context, job), "id": job.id, "remote": job.remote, "step": job.step,
+                "since": job.since, "state": job.state}
 
 
 class RemotesGet(RemotesService):
@@ -123,6 +169,12 @@ class RemotesGet(RemotesService):
             return {"@id": self.base_url(), "items": items, "items_total": len(items)}
         if len(self.params) == 1:
             return self.serialize(self.named_remote())
+        if self.params[1] == "@conflicts" and len(self.params) in (2, 3):
+            remote = self.named_remote()
+            if len(self.params) == 3:
+                return self.serialize_conflict(remote, self.named_conflict(remote, self.params[2]))
+            items = [self.serialize_conflict(remote, conflict) for conflict in remote.state.conflicts.values()]
+            return {"@id": self.conflicts_url(remote), "items": items, "items_total": len(items)}
         raise NotFound("Unknown path.")
 
 
@@ -132,7 +184,54 @@ class RemotesPost(RemotesService):
             return self.create()
         if len(self.params) == 2 and self.params[1] == "@test-connection":
             return self.test_connection(self.named_remote())
+        if len(self.params) == 2 and self.params[1] in STEP_ENDPOINTS:
+            return self.start(self.named_remote(), STEP_ENDPOINTS[self.params[1]])
+        if len(self.params) == 3 and self.params[1] == "@conflicts":
+            return self.settle(self.named_remote(), self.params[2])
         raise NotFound("Unknown path.")
+
+    def start(self, remote: Remote, step: str) -> Any:
+        """Start a job of ``step``: 202 and where to follow it, or 409 while another job of the remote runs."""
+        body, errors = self.read_json()
+        allowed = ("since",) if step == "update" else ()
+        errors.update({key: "Unknown field." for key in body if key not in allowed})
+        since = ""
+        if not errors and body.get("since") not in (None, ""):
+            try:
+                since = normalise_since(body["since"])
+            except InvalidSince as invalid:
+                errors["since"] = str(invalid)
+        if errors:
+            return self.error(400, "BadRequest", "The request body is not valid.", errors=errors)
+        try:
+            job = start_step(self.context, remote, step, TRIGGER, since=since)
+        except JobRefused as refused:
+            running = active_job(self.context, remote)
+            extra = {"job": job_url(self.context, running)} if running is not None else {}
+            return self.error(409, "Conflict", str(refused), **extra)
+        self.request.response.setStatus(202)
+        self.request.response.setHeader("Location", job_url(self.context, job))
+        return self.job_reply(job)
+
+    def settle(self, remote: Remote, uid: str) -> Any:
+        """Settle a conflict: take the peer's version (starts an Import) or keep the local one."""
+        self.named_conflict(remote, uid)
+        body, errors = self.read_json()
+        take = body.get("take")
+        if not errors:
+            errors.update({key: "Unknown field." for key in body if key != "take"})
+            if take not in TAKE_CHOICES:
+                errors["take"] = 'Expected "remote" or "local".'
+        if errors:
+            return self.error(400, "BadRequest", "The request body is not valid.", errors=errors)
+        if take == "local":
+            return {"take": "local", "job": None, "message": keep_local(self.context, remote, uid, self.request)}
+        job, message = take_remote(self.context, remote, uid, self.request, TRIGGER)
+        if job is None:
+            return {"take": "remote", "job": None, "message": message}
+        self.request.response.setStatus(202)
+        self.request.response.setHeader("Location", job_url(self.context, job))
+        return {"take": "remote", "job": self.job_reply(job), "message": message}
 
     def create(self) -> Any:
         body, errors = self.read_body()

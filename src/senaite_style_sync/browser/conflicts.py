@@ -1,0 +1,166 @@
+"""Conflicts of one Remote: both versions side by side, and a decision per conflict."""
+
+import json
+from typing import Any
+
+from plone import api
+from plone.protect import CheckAuthenticator
+from plone.protect import PostOnly
+from Products.Five.browser import BrowserView
+from zExceptions import BadRequest
+
+from senaite_style_sync.browser.actions import conflict_data
+from senaite_style_sync.browser.actions import ConflictNotFound
+from senaite_style_sync.browser.actions import keep_local
+from senaite_style_sync.browser.actions import STEP_TITLES
+from senaite_style_sync.browser.actions import take_remote
+from senaite_style_sync.browser.actions import TAKE_CHOICES
+from senaite_style_sync.browser.steps import TRIGGER
+from senaite_style_sync.browser.utils import requested_remote
+from senaite_style_sync.engine.local import LocalSite
+from senaite_style_sync.jobs.runner import active_job
+
+
+# Shown for both versions, in this order, whether they differ or not.
+SUMMARY_FIELDS = (
+    ("title", "Title"),
+    ("modified", "Modified"),
+    ("review_state", "State"),
+    ("@type", "Type"),
+    ("description", "Summary"),
+)
+# Keys that always differ between two sites or say nothing about the content.
+IGNORED_KEYS = frozenset(
+    {
+        "UID",
+        "parent",
+        "previous_item",
+        "next_item",
+        "items",
+        "items_total",
+        "batching",
+        "lock",
+        "version",
+        "working_copy",
+        "working_copy_of",
+        "allow_discussion",
+        "is_folderish",
+    }
+)
+SHOWN_CHARS = 200
+
+
+def shown(value: Any) -> str:
+    """A short readable form of a JSON value."""
+    if value is None or value == "" or value == [] or value == {}:
+        return "—"
+    if isinstance(value, dict):
+        if "title" in value and ("token" in value or "@id" in value):
+            value = value["title"]
+        elif "data" in value and "content-type" in value:
+            value = value["data"]
+        elif "filename" in value:
+            value = value["filename"]
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
+
+
+def compare(local: dict | None, remote: dict | None) -> tuple[list[dict[str, Any]], list[str]]:
+    """Summary rows (label, local, remote, differs) and the names of the other fields that differ."""
+    local = local or {}
+    remote = remote or {}
+    rows = [
+        {
+            "key": key.lstrip("@"),
+            "label": label,
+            "local": shown(local.get(key)),
+            "remote": shown(remote.get(key)),
+            "differs": local.get(key) != remote.get(key),
+        }
+        for key, label in SUMMARY_FIELDS
+    ]
+    summary_keys = {key for key, _label in SUMMARY_FIELDS}
+    other = sorted(
+        key
+        for key in set(local) | set(remote)
+        if not key.startswith("@")
+        and key not in IGNORED_KEYS
+        and key not in summary_keys
+        and local.get(key) != remote.get(key)
+    )
+    return rows, other
+
+
+def pretty(text: str) -> str:
+    try:
+        return json.dumps(json.loads(text), indent=2, sort_keys=True, ensure_ascii=False)
+    except ValueError:
+        return text or "(could not be read)"
+
+
+class SyncConflictsView(BrowserView):
+    """@@sync-conflicts?remote=<name>: GET lists; POST (CSRF token) settles one conflict."""
+
+    def __call__(self) -> str:
+        self.remote = requested_remote(self.context, self.request)
+        if self.request.method != "POST":
+            return self.index()
+        PostOnly(self.request)
+        CheckAuthenticator(self.request)
+        take = self.request.form.get("take")
+        uid = self.request.form.get("uid")
+        if take not in TAKE_CHOICES or not isinstance(uid, str):
+            raise BadRequest("Give a conflict (uid) and take=remote or take=local.")
+        try:
+            if take == "remote":
+                job, message = take_remote(self.context, self.remote, uid, self.request, TRIGGER)
+                kind = "info" if job is not None or uid not in self.remote.state.index else "warning"
+            else:
+                message, kind = keep_local(self.context, self.remote, uid, self.request), "info"
+        except ConflictNotFound:
+            message, kind = "That conflict is no longer recorded: it was settled already.", "warning"
+        api.portal.show_message(message, self.request, type=kind)
+        self.request.response.redirect(self.page_url())
+        return ""
+
+    def page_url(self) -> str:
+        return f"{self.context.absolute_url()}/@@sync-conflicts?remote={self.remote.name}"
+
+    def sync_url(self) -> str:
+        return f"{self.context.absolute_url()}/@@sync"
+
+    def running(self) -> str:
+        job = active_job(self.context, self.remote)
+        if job is None:
+            return ""
+        step = STEP_TITLES.get(job.step, job.step)
+        return f"The {step} job for '{self.remote.name}' is running ({job.done}/{job.total}): a decision taken now is applied by the next Import."
+
+    def conflicts(self) -> list[dict[str, Any]]:
+        state = self.remote.state
+        local_site = LocalSite(self.context)
+        items = []
+        for number, conflict in enumerate(state.conflicts.values()):
+            data = conflict_data(conflict)
+            rows, other = compare(data["local_version"], data["remote_version"])
+            synced = state.synced.get(conflict.remote_uid)
+            local_obj = local_site.find(conflict.remote_uid, synced) if synced is not None else None
+            remote_data = data["remote_version"] or {}
+            items.append(
+                {
+                    "number": number,
+                    "uid": conflict.remote_uid,
+                    "path": conflict.path,
+                    "reason": conflict.reason,
+                    "detected": (conflict.detected or "")[:19].replace("T", " "),
+                    "rows": rows,
+                    "other": other,
+                    "local_url": local_obj.absolute_url() if local_obj is not None else "",
+                    "remote_url": remote_data.get("@id", "") if isinstance(remote_data.get("@id"), str) else "",
+                    "deleted_on_peer": conflict.remote_uid not in state.index,
+                    "settled_for_remote": state.resolutions.get(conflict.remote_uid) == "remote",
+                    "local_json": pretty(conflict.local_version),
+                    "remote_json": pretty(conflict.remote_version),
+                }
+            )
+        return items
