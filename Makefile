@@ -10,7 +10,7 @@ TEST_ARGS ?=
 $(VENV)/.installed: setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q -c constraints.txt pip setuptools wheel
-	$(VENV)/bin/pip install -q -c constraints.txt -e ".[test]" Plone zc.buildout plone.recipe.zope2instance zc.recipe.testrunner
+	$(VENV)/bin/pip install -q -c constraints.txt -e ".[test]" Plone zc.buildout plone.recipe.zope2instance plone.recipe.zeoserver zc.recipe.testrunner
 	touch $@
 
 # buildout writes the instance and the test runner from the packages already installed.
@@ -29,6 +29,14 @@ start: bin/instance
 test: bin/instance system-packages
 	set -o pipefail; mkdir -p var; bin/test $(TEST_ARGS) 2>&1 | tee var/test.log
 	@awk -f scripts/test_summary.awk var/test.log
+
+# Benchmark, not part of `make test`: Fetch + Import and Get Updates over real HTTP, beside
+# plone.exportimport and a plain create loop. `make bench BENCH_OBJECTS=100` for a quick run.
+# Prints a table and rewrites docs/benchmarks.rst.
+BENCH_OBJECTS ?= 1000
+
+bench: bin/instance
+	set -o pipefail; mkdir -p var; BENCH_OBJECTS=$(BENCH_OBJECTS) bin/test --tests-pattern '^benchmarks$$' --test-file-pattern '^bench' -t bench 2>&1 | tee var/bench.log
 
 clean:
 	rm -rf $(VENV) bin parts develop-eggs eggs .installed.cfg

@@ -12,6 +12,7 @@ from datetime import datetime
 from dataclasses import field
 from typing import Any
 
+from Acquisition import aq_base
 from DateTime import DateTime
 from plone import api
 from plone.app.linkintegrity.handlers import modifiedContent
@@ -88,6 +89,11 @@ class Applier:
         self.request = request
         self.peer_base = peer_base
         self.intids = queryUtility(IIntIds)
+        self._containers: dict[str, Any] = {}  # peer path -> local container, until something moves
+
+    def forget(self) -> None:
+        """Drop what is cached from the current transaction (it was aborted)."""
+        self._containers.clear()
 
     # -- lookups -----------------------------------------------------------------
 
@@ -109,10 +115,13 @@ class Applier:
         parent_path = path.rpartition("/")[0]
         if not parent_path:
             return self.site
-        parent_uid = self.state.paths.get(parent_path)
-        container = self.local_object(parent_uid) if parent_uid else None
+        container = self._containers.get(parent_path)
         if container is None:
-            raise ApplyError(f"Its parent {parent_path!r} is not here (not synced, or failed).")
+            parent_uid = self.state.paths.get(parent_path)
+            container = self.local_object(parent_uid) if parent_uid else None
+            if container is None:
+                raise ApplyError(f"Its parent {parent_path!r} is not here (not synced, or failed).")
+            self._containers[parent_path] = container
         return container
 
     # -- writes ------------------------------------------------------------------
@@ -153,6 +162,8 @@ class Applier:
         _changed, relations = write_fields(
             obj, data, self.request, portable=self.portable, blob_files=fetched.blob_files
         )
+        # Only relations to set, or to clear, need the second pass.
+        relations = {name: urls for name, urls in relations.items() if urls or getattr(aq_base(obj), name, None)}
         if relations:
             self.state.pending_relations[remote_uid] = relations
         layout = data.get("layout")
@@ -252,6 +263,7 @@ class Applier:
             return obj
         if container._getOb(item_id, None) is not None and container._getOb(item_id) is not obj:
             raise ApplyError(f"Cannot move here: the id {item_id!r} is taken in {container.absolute_url_path()}.")
+        self._containers.clear()  # cached containers below the moved object have a new path
         return api.content.move(source=obj, target=container, id=item_id)
 
     def _set_owner(self, obj, creators: list[str]) -> None:

@@ -6,6 +6,7 @@ downloaded temporary files. Relations are returned for a second pass, once targe
 """
 
 import os
+import shutil
 from collections.abc import Callable
 from typing import Any
 
@@ -109,11 +110,20 @@ def _write_blob(obj, field, value: Any, path: str | None) -> bool:
     if path is None:
         return False
     factory = field._type
-    with open(path, "rb") as stream:
+    # The blob storage consumes (moves) the file it is given: hand it a link, so the
+    # download stays for a redo of the same write.
+    handed = f"{path}.{os.getpid()}.{id(obj)}"
+    try:
+        os.link(path, handed)
+    except OSError:
+        shutil.copyfile(path, handed)
+    with open(handed, "rb") as stream:
         blob = factory(
             data=stream,
             filename=value.get("filename") or os.path.basename(path),
             contentType=value.get("content-type") or "application/octet-stream",
         )
+    if os.path.exists(handed):  # not consumed (small data is copied into the blob)
+        os.unlink(handed)
     queryMultiAdapter((obj, field), IDataManager).set(blob)
     return True

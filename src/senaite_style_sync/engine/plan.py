@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
 from datetime import timedelta
+from datetime import timezone
 
 from senaite_style_sync.engine.local import LocalSite
 from senaite_style_sync.state.sync_state import SyncState
@@ -21,10 +22,12 @@ OVERLAP = timedelta(minutes=10)
 
 
 def parse_time(value: str) -> datetime | None:
+    """An ISO 8601 date as an aware datetime (UTC when it names no zone); None if empty or bad."""
     try:
-        return datetime.fromisoformat(value) if value else None
+        parsed = datetime.fromisoformat(value) if value else None
     except ValueError:
         return None
+    return parsed.replace(tzinfo=timezone.utc) if parsed and parsed.tzinfo is None else parsed
 
 
 @dataclass
@@ -102,7 +105,8 @@ def make_plan(
         if obj is None:
             plan.forget.append(uid)
             continue
-        if local.changed_since_sync(obj, synced) and policy != "remote":
+        peer_wins = policy == "remote" or state.resolutions.get(uid) == "remote"
+        if local.changed_since_sync(obj, synced) and not peer_wins:
             if policy == "skip":
                 plan.conflicts.append(uid)
             continue

@@ -76,6 +76,7 @@ class Clock(threading.Thread):
         connection = self.db.open()
         try:
             app = makerequest(connection.root()["Application"])
+            app.REQUEST["PARENTS"] = [app]
             setRequest(app.REQUEST)
             newSecurityManager(None, UnrestrictedUser("senaite_style_sync-clock", "", ["Manager"], []).__of__(app.acl_users))
             for attempt in range(TICK_RETRIES):

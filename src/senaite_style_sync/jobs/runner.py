@@ -88,6 +88,7 @@ def run_job(db, site_path: str, job_id: str) -> None:
     connection = db.open()
     try:
         app = makerequest(connection.root()["Application"])
+        app.REQUEST["PARENTS"] = [app]  # serializers clone the request, which needs PARENTS
         setRequest(app.REQUEST)
         site = app.unrestrictedTraverse(site_path)
         setSite(site)

@@ -25,7 +25,10 @@ from senaite_style_sync.engine.apply import blob_download_urls
 from senaite_style_sync.engine.apply import Fetched
 from senaite_style_sync.engine.local import LocalSite
 from senaite_style_sync.engine.plan import make_plan
+from senaite_style_sync.engine.plan import parse_time
 from senaite_style_sync.engine.plan import Plan
+from senaite_style_sync.engine.principals import import_principals
+from senaite_style_sync.engine.registry import import_registry
 from senaite_style_sync.engine.scope import build_index
 from senaite_style_sync.engine.scope import TypeRules
 from senaite_style_sync.jobs.store import Job
@@ -51,6 +54,13 @@ def run_step(site, remote, job: Job) -> None:
         state = remote.state
         if not job.counts.get("errors") and state.cursor != state.listed_at:
             state.cursor = state.listed_at
+        # After the cursor: a registry or user error must not hold the content cursor back.
+        if remote.import_settings or remote.import_registry:
+            import_registry(site, remote, job, client)
+            transaction.commit()
+        if remote.import_users:
+            import_principals(site, remote, job, client)
+            transaction.commit()
     job.counts["requests"] = client.requests_made
     errors = job.counts.get("errors", 0)
     job.message = summary(job)
@@ -58,7 +68,7 @@ def run_step(site, remote, job: Job) -> None:
 
 
 def summary(job: Job) -> str:
-    keys = ("created", "updated", "moved", "deleted", "conflicts", "errors")
+    keys = ("created", "updated", "moved", "deleted", "conflicts", "records", "users", "groups", "errors")
     parts = [f"{job.counts[key]} {key}" for key in keys if job.counts.get(key)]
     if job.step == "fetch":
         parts.insert(0, f"{job.total} objects in scope")
@@ -67,7 +77,12 @@ def summary(job: Job) -> str:
 
 def plan_for(remote, local: LocalSite, since: str = "") -> Plan:
     index = remote.state.index
-    force = (lambda uid: index[uid].modified >= since) if since else (lambda uid: False)
+    since_time = parse_time(since)
+
+    def force(uid: str) -> bool:
+        modified = parse_time(index[uid].modified)
+        return since_time is not None and modified is not None and modified >= since_time
+
     return make_plan(remote.state, local, policy=remote.conflict_policy, force=force)
 
 
@@ -183,7 +198,9 @@ def apply_plan(site, remote, job: Job, client: PeerClient) -> None:
     reader = Reader(client, {uid: state.index[uid].path for uid in writes}, known_tokens)
     try:
         for chunk, fetched in reader.batches(writes):
-            commit_chunk(job, chunk, lambda uid: write_one(applier, job, uid, fetched[uid], touched_parents))
+            commit_chunk(
+                job, chunk, lambda uid: write_one(applier, job, uid, fetched[uid], touched_parents), applier.forget
+            )
             for item in fetched.values():
                 if isinstance(item, Fetched):
                     discard(item)
@@ -191,14 +208,22 @@ def apply_plan(site, remote, job: Job, client: PeerClient) -> None:
         reader.close()
     for start in range(0, len(plan.move), COMMIT_EVERY):
         chunk = plan.move[start : start + COMMIT_EVERY]
-        commit_chunk(job, chunk, lambda uid: move_one(applier, job, uid, touched_parents))
+        commit_chunk(job, chunk, lambda uid: move_one(applier, job, uid, touched_parents), applier.forget)
     for start in range(0, len(plan.delete), COMMIT_EVERY):
         chunk = plan.delete[start : start + COMMIT_EVERY]
-        commit_chunk(job, chunk, lambda uid: guarded(job, uid, "delete", lambda: job.count(applier.delete(uid))))
+        commit_chunk(
+            job,
+            chunk,
+            lambda uid: guarded(job, state.synced[uid].remote_path, "delete", lambda: job.count(applier.delete(uid))),
+        )
     for uid in plan.forget:
         del state.synced[uid]
     deleted_there = [uid for uid in plan.conflicts if uid not in state.index]
-    commit_chunk(job, deleted_there, lambda uid: guarded(job, uid, "conflict", lambda: deleted_conflict(applier, job, uid)))
+    commit_chunk(
+        job,
+        deleted_there,
+        lambda uid: guarded(job, state.synced[uid].remote_path, "conflict", lambda: deleted_conflict(applier, job, uid)),
+    )
     commit_chunk(job, ["finish"], lambda _: finish(applier, job, touched_parents))
 
 
@@ -207,8 +232,8 @@ def deleted_conflict(applier: Applier, job: Job, uid: str) -> None:
     job.count("conflicts")
 
 
-def commit_chunk(job: Job, chunk: list[str], work) -> None:
-    """Do ``work`` for each item, then commit with progress; redo the chunk on a ZODB write conflict."""
+def commit_chunk(job: Job, chunk: list[str], work, on_abort=lambda: None) -> None:
+    """Do ``work`` for each item, then commit with the job's progress; redo the chunk on a write conflict."""
     for attempt in range(CONFLICT_RETRIES):
         for item in chunk:
             work(item)
@@ -218,14 +243,14 @@ def commit_chunk(job: Job, chunk: list[str], work) -> None:
             transaction.commit()
             return
         except ConflictError:
-            # Abort also rolls the job's progress back to its last commit.
-            transaction.abort()
+            transaction.abort()  # also rolls the job's progress back to its last commit
+            on_abort()
             if attempt == CONFLICT_RETRIES - 1:
                 raise
 
 
-def guarded(job: Job, uid: str, step: str, action) -> None:
-    """Run one object's action; its failure is recorded and rolled back, the job goes on."""
+def guarded(job: Job, label: str, step: str, action, on_rollback=lambda: None) -> None:
+    """Run one object's action; a failure is rolled back to a savepoint and recorded, the job goes on."""
     savepoint = transaction.savepoint(optimistic=True)
     try:
         action()
@@ -233,7 +258,8 @@ def guarded(job: Job, uid: str, step: str, action) -> None:
         raise
     except Exception as error:  # noqa: BLE001 -- one object's failure must not stop the job
         savepoint.rollback()
-        job.add_error(uid, step, f"{type(error).__name__}: {error}")
+        on_rollback()
+        job.add_error(label, step, f"{type(error).__name__}: {error}")
 
 
 def write_one(applier: Applier, job: Job, uid: str, fetched, touched_parents: set[str]) -> None:
@@ -250,7 +276,7 @@ def write_one(applier: Applier, job: Job, uid: str, fetched, touched_parents: se
             applier.state.conflicts.pop(uid, None)
             applier.state.resolutions.pop(uid, None)
 
-    guarded(job, entry.path, "write", action)
+    guarded(job, entry.path, "write", action, applier.forget)
 
 
 def move_one(applier: Applier, job: Job, uid: str, touched_parents: set[str]) -> None:
@@ -260,7 +286,7 @@ def move_one(applier: Applier, job: Job, uid: str, touched_parents: set[str]) ->
         job.count(applier.move(uid))
         touched_parents.add(entry.path.rpartition("/")[0])
 
-    guarded(job, entry.path, "move", action)
+    guarded(job, entry.path, "move", action, applier.forget)
 
 
 def finish(applier: Applier, job: Job, touched_parents: set[str]) -> None:

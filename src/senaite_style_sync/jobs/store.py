@@ -72,6 +72,7 @@ class Job(Persistent):
             "remote": self.remote,
             "step": self.step,
             "trigger": self.trigger,
+            "since": self.since,
             "state": self.state if self.state not in ("queued", "running") or self.active else "interrupted",
             "created": self.created.isoformat(),
             "started": self.started.isoformat() if self.started else None,
