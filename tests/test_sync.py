@@ -4,6 +4,7 @@ import transaction
 from plone import api
 
 from senaite_style_sync.engine.local import iso
+from senaite_style_sync.remotes.storage import RemoteStorage
 from tests.corpus import build_corpus
 from tests.sync_helpers import checksum
 from tests.sync_helpers import SyncTestCase
@@ -122,6 +123,7 @@ class TestIdempotentAndUpdates(SyncTestCase):
         job = self.run_step("update")
         self.assertEqual(list(job.errors), [])
         self.assertEqual(job.counts.get("deleted"), 1, dict(job.counts))
+        self.assertFalse(job.counts.get("conflicts"), dict(job.counts))
         # the 4 changed objects, plus the peer's containers whose modification date the move bumped
         changed = job.counts.get("moved", 0) + job.counts.get("updated", 0)
         folders = len([o for o in self.originals if o.portal_type == "Folder"])
@@ -136,3 +138,14 @@ class TestIdempotentAndUpdates(SyncTestCase):
         # a third run finds nothing to do
         again = self.run_step("update")
         self.assertEqual(sum(again.counts.get(k, 0) for k in ("created", "updated", "moved", "deleted")), 0)
+        # The sync's own moves and deletions did not make the folders look edited here:
+        # a later change of them on the peer is an update, not a conflict.
+        source = self.on_source()
+        for folder in (source["folder-0"], source["folder-0"]["folder-1"]):
+            folder.title = "Renamed on the peer"
+            folder.setModificationDate(folder.modified() + 1)
+            folder.reindexObject()
+        transaction.commit()
+        later = self.run_step("update")
+        conflicts = [c.path for c in RemoteStorage(self.portal).get("src").state.conflicts.values()]
+        self.assertEqual((later.counts.get("updated"), later.counts.get("conflicts")), (2, None), conflicts)

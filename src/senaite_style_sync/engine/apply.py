@@ -7,6 +7,7 @@ each object once, last, so nothing it writes bumps the modification date.
 
 import hashlib
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from dataclasses import field
@@ -42,6 +43,18 @@ from senaite_style_sync.state.sync_state import SyncState
 
 # Parts of the peer's JSON that say nothing about the object itself.
 VOLATILE = frozenset({"@components", "lock", "next_item", "previous_item", "parent", "items", "items_total", "batching"})
+
+
+@contextmanager
+def kept_dates(*containers):
+    """Containers keep their modification dates through a move or delete done by the sync:
+    the change is the peer's, and a bumped date would look like an edit made here."""
+    dates = [(container, container.modification_date) for container in containers]
+    yield
+    for container, date in dates:
+        if container.modification_date != date:
+            container.modification_date = date
+            container.reindexObject(idxs=["modified"])
 
 
 class ApplyError(Exception):
@@ -144,9 +157,9 @@ class Applier:
             obj = self._create(container, self.rules.local_id(entry.id, entry.portal_type), entry.portal_type, remote_uid)
             outcome = "created"
         else:
+            edited_here = synced is not None and self.local.changed_since_sync(obj, synced)
             if entry.role != "update-only":
                 obj = self._relocate(obj, entry.path, entry.portal_type)
-            edited_here = synced is not None and self.local.changed_since_sync(obj, synced)
             if synced is not None and synced.token == token and not force:
                 self._record(remote_uid, obj, entry, token, keep_local_stamp=edited_here)
                 return "unchanged"
@@ -187,10 +200,7 @@ class Applier:
     def move(self, remote_uid: str) -> str:
         entry = self.state.index[remote_uid]
         synced = self.state.synced[remote_uid]
-        obj = self.local.find(remote_uid, synced)
-        modified = obj.modification_date
-        obj = self._relocate(obj, entry.path, entry.portal_type)
-        obj.modification_date = modified
+        obj = self._relocate(self.local.find(remote_uid, synced), entry.path, entry.portal_type)
         self.local.index(obj)
         self._record(remote_uid, obj, entry, synced.token)
         return "moved"
@@ -199,7 +209,8 @@ class Applier:
         synced = self.state.synced[remote_uid]
         obj = self.local.find(remote_uid, synced)
         if obj is not None:
-            api.content.delete(obj=obj, check_linkintegrity=False)
+            with kept_dates(obj.aq_parent):
+                api.content.delete(obj=obj, check_linkintegrity=False)
         del self.state.synced[remote_uid]
         self.state.pending_relations.pop(remote_uid, None)
         return "deleted"
@@ -264,7 +275,11 @@ class Applier:
         if container._getOb(item_id, None) is not None and container._getOb(item_id) is not obj:
             raise ApplyError(f"Cannot move here: the id {item_id!r} is taken in {container.absolute_url_path()}.")
         self._containers.clear()  # cached containers below the moved object have a new path
-        return api.content.move(source=obj, target=container, id=item_id)
+        modified = obj.modification_date
+        with kept_dates(obj.aq_parent, container):
+            moved = api.content.move(source=obj, target=container, id=item_id)
+        moved.modification_date = modified  # a move by the sync is no edit made here
+        return moved
 
     def _set_owner(self, obj, creators: list[str]) -> None:
         for principal, roles in obj.get_local_roles():
