@@ -16,7 +16,7 @@ class AutoSyncHook(BrowserView):
         # Called by schedulers with a plain GET; starting a due sync is what the schedule
         # would do anyway, so the GET may write.
         alsoProvides(self.request, IDisableCSRFProtection)
-        trigger = self.request.get("trigger") if self.request.get("trigger") in ("clock", "cron") else "hook"
+        trigger = "cron" if self.request.get("trigger") == "cron" else "hook"
         decisions = run_auto_sync(self.context, trigger)
         response = self.request.response
         if "application/json" in (self.request.getHeader("Accept") or ""):
