@@ -23,6 +23,7 @@ system-packages:
 	@command -v chromium >/dev/null || { apt-get update && apt-get install -y --no-install-recommends chromium; }
 
 start: bin/instance
+	mkdir -p var/filestorage var/blobstorage
 	bin/instance run scripts/setup_demo.py
 	bin/instance fg
 
