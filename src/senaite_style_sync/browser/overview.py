@@ -1,6 +1,8 @@
 """The Sync page: every Remote with its settings summary, last runs, last plan, latest job and step buttons."""
 
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from Products.Five.browser import BrowserView
 from zope.component import getUtility
@@ -9,6 +11,9 @@ from zope.schema.interfaces import IVocabularyFactory
 from senaite_style_sync.browser.actions import job_data
 from senaite_style_sync.browser.actions import latest_job
 from senaite_style_sync.browser.actions import STEP_TITLES
+from senaite_style_sync.jobs.schedule import next_run
+from senaite_style_sync.jobs.store import Job
+from senaite_style_sync.jobs.store import JobStore
 from senaite_style_sync.remotes.remote import Remote
 from senaite_style_sync.remotes.schema import IRemote
 from senaite_style_sync.remotes.schema import TYPE_RULE_FIELDS
@@ -102,6 +107,55 @@ def job_summary(site, job) -> dict[str, Any] | None:
     }
 
 
+STATE_BADGES = {"done": "bg-success", "failed": "bg-danger", "interrupted": "bg-danger"}
+ENDED_STATES = ("done", "failed", "interrupted")
+
+
+def job_state(job: Job) -> str:
+    """The job's state as the REST service says it: a queued or running job without a heartbeat is interrupted."""
+    return job.as_dict()["state"]
+
+
+def run_url(site, job: Job) -> str:
+    """The job's run page."""
+    return f"{site.absolute_url()}/@@sync-run?{urlencode({'job': job.id})}"
+
+
+def history_url(site, remote_name: str) -> str:
+    """The remote's run history page."""
+    return f"{site.absolute_url()}/@@sync-history?{urlencode({'remote': remote_name})}"
+
+
+def last_run(site, remote: Remote) -> dict[str, Any] | None:
+    """The remote's newest ended job (done, failed or interrupted): step, end, outcome, link; None before any."""
+    for job in JobStore(site).history(remote.name):
+        state = job_state(job)
+        if state in ENDED_STATES:
+            return {
+                "id": job.id,
+                "url": run_url(site, job),
+                "step_title": STEP_TITLES.get(job.step, job.step),
+                "ended": f"{job.ended:%Y-%m-%d %H:%M}" if job.ended else "—",
+                "state": state,
+                "badge": STATE_BADGES.get(state, "bg-info"),
+                "outcome": job.message or state,
+            }
+    return None
+
+
+def next_run_text(remote: Remote, now: datetime | None = None) -> str:
+    """When Auto-Sync next starts Get Updates; "" with Auto-Sync off."""
+    if not remote.auto_sync:
+        return ""
+    due_at = next_run(remote)
+    if due_at is None:
+        return "next run at the next clock tick"
+    text = f"next run at {due_at:%Y-%m-%d %H:%M}"
+    if due_at <= (now or datetime.now()):
+        text += " (overdue: at the next clock tick)"
+    return text
+
+
 class SyncOverview(BrowserView):
     """@@sync"""
 
@@ -118,6 +172,9 @@ class SyncOverview(BrowserView):
                 "local_prefix": remote.local_prefix or "—",
                 "rules": type_rules_summary(remote, type_titles),
                 "auto_sync": f"every {remote.auto_sync_interval} min" if remote.auto_sync else "off",
+                "next_run": next_run_text(remote),
+                "last_run": last_run(self.context, remote),
+                "history_url": history_url(self.context, remote.name),
                 "last_runs": [(STEP_TITLES[step], last_run_summary(remote, step)) for step in STEP_TITLES],
                 "plan": plan_summary(remote),
                 "conflicts": len(remote.state.conflicts),

@@ -1,0 +1,131 @@
+"""Run history: every kept job of one Remote (@@sync-history), and one job in full (@@sync-run)."""
+
+from datetime import datetime
+from typing import Any
+
+from Products.Five.browser import BrowserView
+from zExceptions import NotFound
+
+from senaite_style_sync.browser.actions import STEP_TITLES
+from senaite_style_sync.browser.overview import duration_text
+from senaite_style_sync.browser.overview import history_url
+from senaite_style_sync.browser.overview import job_state
+from senaite_style_sync.browser.overview import PLAN_LABELS
+from senaite_style_sync.browser.overview import run_url
+from senaite_style_sync.browser.overview import STATE_BADGES
+from senaite_style_sync.browser.utils import requested_remote
+from senaite_style_sync.jobs.store import Job
+from senaite_style_sync.jobs.store import JobStore
+from senaite_style_sync.remotes.storage import RemoteStorage
+
+
+# The counts shown as columns of the history and first on a run page, in this order.
+COUNT_COLUMNS = (
+    ("created", "Created"),
+    ("updated", "Updated"),
+    ("moved", "Moved"),
+    ("deleted", "Deleted"),
+    ("conflicts", "Conflicts"),
+    ("errors", "Errors"),
+)
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def moment_text(moment: datetime | None) -> str:
+    return f"{moment:{TIME_FORMAT}}" if moment else "—"
+
+
+def duration_of(job: Job, now: datetime | None = None) -> str:
+    """How long the job ran (so far, while it runs); an em dash before it started or without an end."""
+    if job.started is None:
+        return "—"
+    if job.ended is None and not job.active:  # interrupted: no end to measure to
+        return "—"
+    end = job.ended or now or datetime.now()
+    seconds = (end - job.started).total_seconds()
+    if seconds < 1:
+        return "< 1 s" if seconds >= 0 else "—"
+    return duration_text(seconds)
+
+
+def error_count(job: Job) -> int:
+    return job.counts.get("errors", 0)
+
+
+def job_row(site, job: Job) -> dict[str, Any]:
+    """One job as a line of the history (and the head of its run page)."""
+    state = job_state(job)
+    return {
+        "id": job.id,
+        "url": run_url(site, job),
+        "step": job.step,
+        "step_title": STEP_TITLES.get(job.step, job.step),
+        "trigger": job.trigger,
+        "since": job.since,
+        "created": moment_text(job.created),
+        "started": moment_text(job.started),
+        "ended": moment_text(job.ended),
+        "duration": duration_of(job),
+        "state": state,
+        "badge": STATE_BADGES.get(state, "bg-info"),
+        "message": job.message,
+        "outcome": job.message or state,
+        "counts": [
+            {"key": key, "label": label, "count": error_count(job) if key == "errors" else job.counts.get(key, 0)}
+            for key, label in COUNT_COLUMNS
+        ],
+    }
+
+
+class SyncHistoryView(BrowserView):
+    """@@sync-history?remote=<name>: the remote's runs, newest first."""
+
+    count_columns = COUNT_COLUMNS
+
+    def __call__(self) -> str:
+        self.remote = requested_remote(self.context, self.request)
+        return self.index()
+
+    def sync_url(self) -> str:
+        return f"{self.context.absolute_url()}/@@sync"
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [job_row(self.context, job) for job in JobStore(self.context).history(self.remote.name)]
+
+
+class SyncRunView(BrowserView):
+    """@@sync-run?job=<id>: one job with all its fields, counts, plan and errors; 404 for an unknown id."""
+
+    def __call__(self) -> str:
+        job_id = self.request.form.get("job", "")
+        self.job = JobStore(self.context).get(job_id) if isinstance(job_id, str) and job_id else None
+        if self.job is None:
+            raise NotFound(f"No job {job_id!r}.")
+        return self.index()
+
+    def sync_url(self) -> str:
+        return f"{self.context.absolute_url()}/@@sync"
+
+    def history_url(self) -> str:
+        """The history of the job's remote; "" when the remote has been deleted since."""
+        if RemoteStorage(self.context).get(self.job.remote) is None:
+            return ""
+        return history_url(self.context, self.job.remote)
+
+    def data(self) -> dict[str, Any]:
+        job = self.job
+        row = job_row(self.context, job)
+        main = {key for key, _label in COUNT_COLUMNS}
+        row["other_counts"] = [{"key": key, "count": job.counts[key]} for key in sorted(job.counts) if key not in main]
+        labels = dict(PLAN_LABELS)
+        plan_keys = [key for key, _label in PLAN_LABELS if key in job.plan]
+        plan_keys += sorted(key for key in job.plan if key not in labels)
+        row["plan"] = [{"key": key, "label": labels.get(key, key), "count": job.plan[key]} for key in plan_keys]
+        progress = job.progress()
+        row["progress"] = f"{progress['done']}/{progress['total']} ({progress['percent']}%)"
+        row["remote"] = job.remote
+        row["site_url"] = job.site_url
+        row["errors"] = list(job.errors)
+        row["error_count"] = error_count(job)
+        row["errors_dropped"] = max(0, row["error_count"] - len(row["errors"]))
+        return row
