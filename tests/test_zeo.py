@@ -1,7 +1,9 @@
 """Scale-out: buildout-zeo.cfg builds a real ZEO server and two clients; simultaneous
 do_auto_sync calls on both clients start exactly one job."""
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -64,7 +66,9 @@ class ZeoCluster(Layer):
         self["cluster"] = self
 
     def start(self, script, *args):
-        self.processes.append(subprocess.Popen([str(self.dir / "bin" / script), *args],
+        # A session of its own: ``bin/clientN fg`` runs Zope in a child process, and
+        # stopping must reach it too.
+        self.processes.append(subprocess.Popen([str(self.dir / "bin" / script), *args], start_new_session=True,
                                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
     def run_script(self, client, script):
@@ -74,12 +78,12 @@ class ZeoCluster(Layer):
 
     def tearDown(self):
         for process in reversed(self.processes):
-            process.terminate()
+            os.killpg(process.pid, signal.SIGTERM)
         for process in self.processes:
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                process.kill()
+                os.killpg(process.pid, signal.SIGKILL)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
