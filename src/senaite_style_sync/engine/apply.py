@@ -103,10 +103,28 @@ class Applier:
         self.peer_base = peer_base
         self.intids = queryUtility(IIntIds)
         self._containers: dict[str, Any] = {}  # peer path -> local container, until something moves
+        # Written objects wait here to be catalogued once, just before the chunk commits:
+        # a savepoint per object would otherwise pickle the catalog's buckets again and again.
+        self._to_index: list[tuple[Any, bool]] = []
 
     def forget(self) -> None:
         """Drop what is cached from the current transaction (it was aborted)."""
         self._containers.clear()
+        self._to_index.clear()
+
+    def flush(self, *, keep: bool = False) -> None:
+        """Catalog the objects written since the last flush (and their link-integrity references).
+
+        ``keep`` leaves them listed, to be catalogued again at the chunk's end: for a flush
+        inside one object's write, which a failure of that object would roll back.
+        """
+        for obj, security_changed in self._to_index:
+            modifiedContent(obj, None)
+            self.local.index(obj)
+            if security_changed:
+                obj.reindexObjectSecurity()
+        if not keep:
+            self._to_index.clear()
 
     # -- lookups -----------------------------------------------------------------
 
@@ -190,18 +208,18 @@ class Applier:
         if entry.portal_type in self.rules.readonly:
             lock(obj)
         self._set_dates(obj, data)
-        modifiedContent(obj, None)  # link integrity: references from rich text
-        self.local.index(obj)
-        if security_changed and outcome == "updated":
-            obj.reindexObjectSecurity()
         self._record(remote_uid, obj, entry, token)
+        self._to_index.append((obj, security_changed and outcome == "updated"))
+        if obj.isPrincipiaFolderish:
+            # Not in the catalog before the flush: children written in the same chunk find it here.
+            self._containers[entry.path] = obj
         return outcome
 
     def move(self, remote_uid: str) -> str:
         entry = self.state.index[remote_uid]
         synced = self.state.synced[remote_uid]
         obj = self._relocate(self.local.find(remote_uid, synced), entry.path, entry.portal_type)
-        self.local.index(obj)
+        self._to_index.append((obj, False))
         self._record(remote_uid, obj, entry, synced.token)
         return "moved"
 
@@ -274,6 +292,7 @@ class Applier:
             return obj
         if container._getOb(item_id, None) is not None and container._getOb(item_id) is not obj:
             raise ApplyError(f"Cannot move here: the id {item_id!r} is taken in {container.absolute_url_path()}.")
+        self.flush(keep=True)  # objects written so far must be findable in the catalog after the move
         self._containers.clear()  # cached containers below the moved object have a new path
         modified = obj.modification_date
         with kept_dates(obj.aq_parent, container):

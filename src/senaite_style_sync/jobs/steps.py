@@ -198,9 +198,7 @@ def apply_plan(site, remote, job: Job, client: PeerClient) -> None:
     reader = Reader(client, {uid: state.index[uid].path for uid in writes}, known_tokens)
     try:
         for chunk, fetched in reader.batches(writes):
-            commit_chunk(
-                job, chunk, lambda uid: write_one(applier, job, uid, fetched[uid], touched_parents), applier.forget
-            )
+            commit_chunk(job, chunk, lambda uid: write_one(applier, job, uid, fetched[uid], touched_parents), applier)
             for item in fetched.values():
                 if isinstance(item, Fetched):
                     discard(item)
@@ -208,7 +206,7 @@ def apply_plan(site, remote, job: Job, client: PeerClient) -> None:
         reader.close()
     for start in range(0, len(plan.move), COMMIT_EVERY):
         chunk = plan.move[start : start + COMMIT_EVERY]
-        commit_chunk(job, chunk, lambda uid: move_one(applier, job, uid, touched_parents), applier.forget)
+        commit_chunk(job, chunk, lambda uid: move_one(applier, job, uid, touched_parents), applier)
     for start in range(0, len(plan.delete), COMMIT_EVERY):
         chunk = plan.delete[start : start + COMMIT_EVERY]
         commit_chunk(
@@ -232,24 +230,27 @@ def deleted_conflict(applier: Applier, job: Job, uid: str) -> None:
     job.count("conflicts")
 
 
-def commit_chunk(job: Job, chunk: list[str], work, on_abort=lambda: None) -> None:
+def commit_chunk(job: Job, chunk: list[str], work, applier: Applier | None = None) -> None:
     """Do ``work`` for each item, then commit with the job's progress; redo the chunk on a write conflict."""
     for attempt in range(CONFLICT_RETRIES):
         for item in chunk:
             work(item)
             job.done += 1
+        if applier is not None:
+            applier.flush()
         job.heartbeat = time.time()
         try:
             transaction.commit()
             return
         except ConflictError:
             transaction.abort()  # also rolls the job's progress back to its last commit
-            on_abort()
+            if applier is not None:
+                applier.forget()
             if attempt == CONFLICT_RETRIES - 1:
                 raise
 
 
-def guarded(job: Job, label: str, step: str, action, on_rollback=lambda: None) -> None:
+def guarded(job: Job, label: str, step: str, action) -> None:
     """Run one object's action; a failure is rolled back to a savepoint and recorded, the job goes on."""
     savepoint = transaction.savepoint(optimistic=True)
     try:
@@ -258,7 +259,6 @@ def guarded(job: Job, label: str, step: str, action, on_rollback=lambda: None) -
         raise
     except Exception as error:  # noqa: BLE001 -- one object's failure must not stop the job
         savepoint.rollback()
-        on_rollback()
         job.add_error(label, step, f"{type(error).__name__}: {error}")
 
 
@@ -276,7 +276,7 @@ def write_one(applier: Applier, job: Job, uid: str, fetched, touched_parents: se
             applier.state.conflicts.pop(uid, None)
             applier.state.resolutions.pop(uid, None)
 
-    guarded(job, entry.path, "write", action, applier.forget)
+    guarded(job, entry.path, "write", action)
 
 
 def move_one(applier: Applier, job: Job, uid: str, touched_parents: set[str]) -> None:
@@ -286,7 +286,7 @@ def move_one(applier: Applier, job: Job, uid: str, touched_parents: set[str]) ->
         job.count(applier.move(uid))
         touched_parents.add(entry.path.rpartition("/")[0])
 
-    guarded(job, entry.path, "move", action, applier.forget)
+    guarded(job, entry.path, "move", action)
 
 
 def finish(applier: Applier, job: Job, touched_parents: set[str]) -> None:
