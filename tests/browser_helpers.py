@@ -150,3 +150,15 @@ def wait_for_job_threads(timeout: float = 60) -> list[str]:
         if thread.name.startswith("sync-") and not thread.name.startswith("sync-reader") and thread.is_alive():
             thread.join(max(0.0, deadline - time.monotonic()))
     return [t.name for t in threading.enumerate() if t.name.startswith("sync-") and t.is_alive()]
+
+
+def testbrowser(app, user=None, password=None):
+    """An in-process test browser, logged in with basic auth when ``user`` is given."""
+    from plone.testing.zope import Browser
+
+    browser = Browser(app)
+    browser.handleErrors = False
+    browser.raiseHttpErrors = False
+    if user:
+        browser.addHeader("Authorization", f"Basic {user}:{password}")
+    return browser

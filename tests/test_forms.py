@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 import transaction
 from plone.app.testing import SITE_OWNER_NAME
 from plone.app.testing import SITE_OWNER_PASSWORD
-from plone.testing.zope import Browser
 
 from senaite_style_sync.jobs.store import JobStore
 from senaite_style_sync.remotes import validation
@@ -17,6 +16,7 @@ from senaite_style_sync.testing import EDITOR_NAME
 from senaite_style_sync.testing import EDITOR_PASSWORD
 from senaite_style_sync.testing import SOURCE_SITE_ID
 from senaite_style_sync.testing import SYNC_FUNCTIONAL_TESTING
+from tests.browser_helpers import testbrowser
 from tests.browser_helpers import wait_for_job_threads
 
 
@@ -37,12 +37,7 @@ class FormTestCase(unittest.TestCase):
         wait_for_job_threads()
 
     def browser_as(self, user=None, password=None):
-        browser = Browser(self.layer["app"])
-        browser.handleErrors = False
-        browser.raiseHttpErrors = False
-        if user:
-            browser.addHeader("Authorization", f"Basic {user}:{password}")
-        return browser
+        return testbrowser(self.layer["app"], user, password)
 
     def text(self):
         return html.unescape(self.browser.contents)

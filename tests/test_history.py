@@ -9,13 +9,13 @@ from datetime import timedelta
 import transaction
 from plone.app.testing import SITE_OWNER_NAME
 from plone.app.testing import SITE_OWNER_PASSWORD
-from plone.testing.zope import Browser
 
 from senaite_style_sync.jobs.store import Job
 from senaite_style_sync.jobs.store import JobStore
 from senaite_style_sync.remotes.storage import RemoteStorage
 from senaite_style_sync.testing import EDITOR_NAME
 from senaite_style_sync.testing import EDITOR_PASSWORD
+from tests.browser_helpers import testbrowser
 from tests.sync_helpers import SyncTestCase
 
 
@@ -29,12 +29,7 @@ class HistoryTestCase(SyncTestCase):
         self.browser = self.browser_as(SITE_OWNER_NAME, SITE_OWNER_PASSWORD)
 
     def browser_as(self, user=None, password=None):
-        browser = Browser(self.layer["app"])
-        browser.handleErrors = False
-        browser.raiseHttpErrors = False
-        if user:
-            browser.addHeader("Authorization", f"Basic {user}:{password}")
-        return browser
+        return testbrowser(self.layer["app"], user, password)
 
     def text(self):
         return html.unescape(self.browser.contents)

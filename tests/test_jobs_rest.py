@@ -306,7 +306,7 @@ class TestConflicts(JobsRestTestCase):
     def test_deleted_on_the_peer_take_remote_or_keep_local(self):
         originals = self.corpus()
         leaves = {portal_type: (uid, path) for uid, path, portal_type in originals if portal_type in ("Document", "News Item")}
-        (page_uid, page_path), (news_uid, news_path) = leaves["Document"], leaves["News Item"]
+        (page_uid, page_path), (news_uid, _news_path) = leaves["Document"], leaves["News Item"]
         self.make_remote()
         self.run_by_rest("fetch")
         self.run_by_rest("import")

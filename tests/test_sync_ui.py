@@ -13,7 +13,6 @@ import transaction
 from DateTime import DateTime
 from plone.app.testing import SITE_OWNER_NAME
 from plone.app.testing import SITE_OWNER_PASSWORD
-from plone.testing.zope import Browser
 
 from senaite_style_sync.browser.actions import BAD_SINCE
 from senaite_style_sync.browser.actions import MISSING_SINCE
@@ -23,6 +22,7 @@ from senaite_style_sync.remotes.storage import RemoteStorage
 from senaite_style_sync.state.sync_state import Conflict
 from senaite_style_sync.testing import EDITOR_NAME
 from senaite_style_sync.testing import EDITOR_PASSWORD
+from tests.browser_helpers import testbrowser
 from tests.browser_helpers import logged_in_page
 from tests.browser_helpers import require_browser
 from tests.browser_helpers import site_url
@@ -152,12 +152,7 @@ class BrowserTestCase(SyncTestCase):
         wait_for_job_threads()
 
     def browser_as(self, user=None, password=None):
-        browser = Browser(self.layer["app"])
-        browser.handleErrors = False
-        browser.raiseHttpErrors = False
-        if user:
-            browser.addHeader("Authorization", f"Basic {user}:{password}")
-        return browser
+        return testbrowser(self.layer["app"], user, password)
 
     def text(self):
         return html.unescape(self.browser.contents)
