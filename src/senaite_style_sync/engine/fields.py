@@ -53,15 +53,6 @@ def set_field(obj, field, value: Any) -> bool:
     return True
 
 
-def blob_urls(obj, data: dict[str, Any]) -> dict[str, str]:
-    """field name -> download URL for every file/image field the peer has a value for."""
-    return {
-        name: data[name]["download"]
-        for name, field in schema_fields(obj)
-        if INamedField.providedBy(field) and isinstance(data.get(name), dict) and data[name].get("download")
-    }
-
-
 def write_fields(
     obj,
     data: dict[str, Any],
