@@ -1,0 +1,866 @@
+"""``make bench``: how fast Fetch + Import and Get Updates are, measured over real HTTP.
+
+Run by ``bin/test --tests-pattern '^benchmarks$' --test-file-pattern '^bench' -t bench``
+(never by ``make test``: the default ``^tests$`` pattern does not look in this package).
+``BENCH_OBJECTS`` (default 1000) sets the corpus size; ``BENCH_MEMORY=0`` skips the two
+extra memory runs; ``BENCH_AGE_MINUTES`` (default 60) dates the corpus back before the sync
+(0: keep it fresh, inside the engine's recheck window). The run prints a table and rewrites
+``docs/benchmarks.rst``.
+
+One run, on the two-site HTTP layer of the tests:
+
+(a) Fetch + Import of the corpus on ``source`` into the empty ``plone`` site;
+(b) plone.exportimport: export ``source`` to a directory, import it into a new empty site;
+(c) a plain ``api.content.create`` loop writing the same objects into another new site;
+(d) 10 edits, 2 moves, 2 deletions on ``source``, then Get Updates;
+(e) Get Updates again with nothing changed: it must write no content object;
+memory: tracemalloc peak of Fetch + Import for N and for N/2 objects, in sites of their own.
+
+Correctness fails the test: every object copied (same path and title as on the peer), no
+engine errors or conflicts, Get Updates counts that follow the peer's listing, no writes in
+(e). The speed targets, and the literal "10 updated, 2 moved, 2 deleted", are reported, not
+asserted (speed depends on the machine; for the counts see docs/benchmarks.rst).
+"""
+
+import os
+import platform
+import re
+import resource
+import shutil
+import sys
+import tempfile
+import time
+import tracemalloc
+from datetime import datetime
+from pathlib import Path
+
+import transaction
+from AccessControl.SecurityManagement import newSecurityManager
+from AccessControl.SecurityManagement import noSecurityManager
+from AccessControl.User import UnrestrictedUser
+from DateTime import DateTime
+from plone import api
+from plone.app.testing import SITE_OWNER_NAME
+from plone.app.testing import SITE_OWNER_PASSWORD
+from plone.app.textfield.value import RichTextValue
+from plone.namedfile.file import NamedBlobFile
+from plone.namedfile.file import NamedBlobImage
+from Products.CMFPlone.factory import addPloneSite
+from zope.component.hooks import setSite
+
+from senaite_style_sync.jobs.steps import COMMIT_EVERY
+from senaite_style_sync.jobs.steps import run_step
+from senaite_style_sync.jobs.store import Job
+from senaite_style_sync.jobs.store import JobStore
+from senaite_style_sync.peers.client import PeerClient
+from senaite_style_sync.remotes.changes import create_remote
+from senaite_style_sync.remotes.storage import RemoteStorage
+from tests.corpus import build_corpus
+from tests.sync_helpers import SyncTestCase
+
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.rst"
+BASE_PROFILES = ["plone.app.contenttypes:default", "plone.restapi:default"]
+ADDON_PROFILES = BASE_PROFILES + ["senaite_style_sync:default"]
+EDITS, MOVES, DELETES = 10, 2, 2
+TARGET_SPEEDUP = 3.0
+# The ZODB cache of the test layer's database is ZODB's default, 400 objects per connection;
+# the instance that buildout writes (parts/instance/etc/zope.conf) has cache-size 30000.
+CACHE_SIZE = 30000
+EXPORTIMPORT_ZCML = """
+<configure xmlns="http://namespaces.zope.org/zope">
+  <include package="plone.exportimport.serializers" />
+  <include package="plone.exportimport.deserializers" />
+  <include package="plone.exportimport.exporters" />
+  <include package="plone.exportimport.importers" />
+</configure>
+"""
+
+
+def relative(site, obj) -> str:
+    return "/".join(obj.getPhysicalPath()[len(site.getPhysicalPath()) :])
+
+
+def content_objects(site) -> dict[str, object]:
+    """path -> object for every content object the site's own catalog lists inside it (unrestricted).
+
+    The site root is left out, and so are stray entries outside the site: the layer creates
+    ``source`` while ``plone`` is the current site, so ``plone``'s catalog also lists ``/source``.
+    """
+    catalog = site.portal_catalog
+    prefix = "/".join(site.getPhysicalPath()) + "/"
+    found = {}
+    for brain in catalog.unrestrictedSearchResults(path=prefix.rstrip("/")):
+        if brain.getPath().startswith(prefix):
+            found[brain.getPath()] = brain._unrestrictedGetObject()
+    return found
+
+
+def listed(site, objects: bool = False) -> dict:
+    """UID -> (path in the site, modification date as listed[, object]) for the site's content."""
+    prefix = "/".join(site.getPhysicalPath()) + "/"
+    result = {}
+    for brain in site.portal_catalog.unrestrictedSearchResults(path=prefix.rstrip("/")):
+        path = brain.getPath()
+        if path.startswith(prefix):
+            entry = (path[len(prefix) :], str(brain.modified))
+            result[brain.UID] = entry + (brain._unrestrictedGetObject(),) if objects else entry
+    return result
+
+
+def snapshot(site) -> dict[str, tuple[bytes, str]]:
+    """path -> (_p_serial, modified) of every content object, as last committed."""
+    result = {}
+    for path, obj in content_objects(site).items():
+        obj._p_activate()  # a ghost's serial is only known once it is loaded
+        result[path] = (obj._p_serial, obj.modified().ISO8601())
+    return result
+
+
+def machine() -> dict[str, str]:
+    uname = os.uname()
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as stream:
+            for line in stream:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    ram = "unknown"
+    try:
+        with open("/proc/meminfo") as stream:
+            for line in stream:
+                if line.startswith("MemTotal:"):
+                    ram = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+                    break
+    except OSError:
+        pass
+    return {
+        "Machine": f"{uname.sysname} {uname.release} {uname.machine}",
+        "CPU": cpu,
+        "Cores": str(os.cpu_count()),
+        "RAM": ram,
+        "Python": platform.python_version(),
+        "Date": datetime.now().strftime("%Y-%m-%d %H:%M"),
+    }
+
+
+def kinds_text(kinds: dict[str, int]) -> str:
+    return ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items(), key=lambda item: -item[1])) or "none"
+
+
+def load_average() -> str:
+    try:
+        with open("/proc/loadavg") as stream:
+            return " ".join(stream.read().split()[:3])
+    except OSError:
+        return "unknown"
+
+
+def maxrss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+class BenchSync(SyncTestCase):
+    def setUp(self):
+        super().setUp()
+        # Every phase runs as the sync job does: an unrestricted system user with Manager.
+        user = UnrestrictedUser("bench", "", ["Manager"], [])
+        newSecurityManager(None, user.__of__(self.app.acl_users))
+        self.db = self.app._p_jar.db()
+        self.layer_cache_size = self.db.getCacheSize()
+        self.db.setCacheSize(CACHE_SIZE)  # every connection of the pool, this one included
+        self.n = int(os.environ.get("BENCH_OBJECTS", "1000"))
+        self.memory = os.environ.get("BENCH_MEMORY", "1") != "0"
+        self.age_minutes = int(os.environ.get("BENCH_AGE_MINUTES", "60"))
+        self.results: dict = {}
+        self.problems: list[str] = []
+        self.notes: list[str] = []
+
+    def tearDown(self):
+        self.db.setCacheSize(self.layer_cache_size)
+        noSecurityManager()
+        setSite(None)
+
+    # -- helpers -----------------------------------------------------------------------
+
+    @staticmethod
+    def progress(message: str) -> None:
+        print(f"[bench {datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+    def check(self, ok: bool, problem: str) -> bool:
+        if not ok:
+            self.problems.append(problem)
+        return ok
+
+    def new_site(self, site_id: str, profiles=BASE_PROFILES):
+        addPloneSite(self.app, site_id, extension_ids=list(profiles))
+        transaction.commit()
+        site = self.app[site_id]
+        setSite(site)
+        return site
+
+    def url(self, site_id: str) -> str:
+        return f"http://{self.layer['host']}:{self.layer['port']}/{site_id}"
+
+    def add_remote(self, site, name: str, source_id: str):
+        setSite(site)
+        create_remote(
+            site, {"name": name, "url": self.url(source_id), "username": SITE_OWNER_NAME, "password": SITE_OWNER_PASSWORD}
+        )
+        transaction.commit()
+
+    def step(self, site, name: str, step: str) -> tuple[Job, float]:
+        """Run one step in this thread, as its job thread would; (job, seconds).
+
+        The peer client's requests are also tallied by kind in ``self.request_kinds``.
+        """
+        transaction.commit()
+        setSite(site)
+        remote = RemoteStorage(site).get(name)
+        job = Job(name, step, "bench")
+        JobStore(site).add(job)
+        transaction.commit()
+        kinds: dict[str, int] = {}
+        self.request_kinds = kinds
+        original = PeerClient._request
+
+        def tallied(client, method, url, **kwargs):
+            params = str(kwargs.get("params") or "")
+            if url.endswith("/@search"):
+                kind = "object reads" if "fullobjects" in params else "listing"
+            elif url.endswith("/@sharing"):
+                kind = "@sharing"
+            elif url.rstrip("/") == client.url.rstrip("/"):
+                kind = "site"
+            elif "/@search?" in url:
+                kind = "listing"
+            else:
+                kind = "blobs"
+            kinds[kind] = kinds.get(kind, 0) + 1
+            return original(client, method, url, **kwargs)
+
+        PeerClient._request = tallied
+        try:
+            started = time.perf_counter()
+            run_step(site, remote, job)
+            job.state = "done"
+            transaction.commit()
+            return job, time.perf_counter() - started
+        finally:
+            PeerClient._request = original
+
+    def record_errors(self, label: str, job: Job) -> None:
+        errors = list(job.errors)
+        if errors:
+            self.problems.append(f"{label}: {job.counts.get('errors', len(errors))} engine errors")
+            for error in errors[:10]:
+                self.notes.append(f"{label} error: {error['object']} [{error['step']}] {error['message']}")
+
+    def sync_counts(self, job: Job) -> dict[str, int]:
+        return {key: job.counts.get(key, 0) for key in ("created", "updated", "moved", "deleted", "conflicts", "errors")}
+
+    def sync_health(self, label: str) -> None:
+        """Conflicts recorded, and synced objects that now look edited here although nobody edited them."""
+        from senaite_style_sync.engine.local import LocalSite
+
+        setSite(self.portal)
+        state = RemoteStorage(self.portal).get("src").state
+        local = LocalSite(self.portal)
+        conflicts = [f"{c.path} ({c.reason})" for c in state.conflicts.values()]
+        looks_edited = []
+        for uid, synced in state.synced.items():
+            obj = local.find(uid, synced)
+            if obj is not None and local.changed_since_sync(obj, synced):
+                looks_edited.append(relative(self.portal, obj))
+        self.results[f"{label}_conflicts"] = sorted(conflicts)
+        self.results[f"{label}_looks_edited"] = sorted(looks_edited)
+        if not self.check(not conflicts, f"{label}: {len(conflicts)} conflicts recorded, though nothing was edited here"):
+            self.notes.append(f"{label} conflicts: {', '.join(sorted(conflicts))}")
+        if not self.check(
+            not looks_edited, f"{label}: {len(looks_edited)} synced objects look edited here, though nothing was"
+        ):
+            self.notes.append(f"{label} objects that look edited here: {', '.join(sorted(looks_edited))}")
+
+    # -- the benchmark -----------------------------------------------------------------
+
+    def test_bench_sync(self):
+        n = self.n
+        r = self.results
+        r["n"] = n
+        r["load_start"] = load_average()
+        setSite(self.source)
+        started = time.perf_counter()
+        corpus = build_corpus(self.source, n)
+        transaction.commit()
+        r["corpus_seconds"] = time.perf_counter() - started
+        r["age_minutes"] = self.age_minutes
+        if self.age_minutes:
+            self.age(corpus, self.age_minutes)
+        r["corpus_types"] = {}
+        for obj in corpus:
+            r["corpus_types"][obj.portal_type] = r["corpus_types"].get(obj.portal_type, 0) + 1
+        r["corpus_published"] = sum(api.content.get_state(obj, None) == "published" for obj in corpus)
+        r["corpus_blob_mib"] = sum(
+            len(obj.file.data) if obj.portal_type == "File" else len(obj.image.data) if obj.portal_type == "News Item" else 0
+            for obj in corpus
+        ) / 2**20
+
+        self.progress(f"corpus of {n} objects built in {r['corpus_seconds']:.1f} s")
+        for label, phase in (
+            ("(a) Fetch + Import", lambda: self.phase_sync(corpus)),
+            ("(b) plone.exportimport", self.phase_exportimport),
+            ("(c) create loop", lambda: self.phase_create_loop(corpus)),
+            ("memory runs", self.phase_memory if self.memory else None),
+            ("(d) Get Updates after changes", lambda: self.phase_updates(corpus)),
+            ("(e) Get Updates, nothing changed", self.phase_no_changes),
+        ):
+            if phase is None:
+                continue
+            self.progress(f"{label} ...")
+            started = time.perf_counter()
+            phase()
+            self.progress(f"{label} done in {time.perf_counter() - started:.1f} s")
+        r["maxrss_mib"] = maxrss_mib()
+        r["load_end"] = load_average()
+
+        print(self.table())
+        DOC.write_text(self.rst())
+        print(f"\nWrote {DOC}")
+        self.assertEqual(self.problems, [], "\n".join(self.problems + self.notes))
+
+    def age(self, corpus, minutes: int) -> None:
+        """Date the corpus ``minutes`` back, as content on a live site is: edited earlier, not just now.
+
+        Get Updates re-reads ("rechecks") every object modified less than the engine's overlap
+        window before the last sync; a corpus made seconds before the sync would all be rechecked.
+        """
+        past = DateTime() - minutes / (24 * 60)
+        for obj in corpus:
+            obj.creation_date = past
+            obj.modification_date = past
+            obj.reindexObject(idxs=["created", "modified"])  # named indexes: no new modification date
+        transaction.commit()
+
+    # (a) ---------------------------------------------------------------------------------
+
+    def phase_sync(self, corpus):
+        r = self.results
+        self.make_remote()
+        rss_before = maxrss_mib()
+        fetch, fetch_seconds = self.step(self.portal, "src", "fetch")
+        process_cpu, writer_cpu = time.process_time(), time.thread_time()
+        job, import_seconds = self.step(self.portal, "src", "import")
+        r["a_import_cpu_process"] = time.process_time() - process_cpu
+        r["a_import_cpu_writer"] = time.thread_time() - writer_cpu
+        r["a_fetch_seconds"] = fetch_seconds
+        r["a_import_seconds"] = import_seconds
+        r["a_seconds"] = fetch_seconds + import_seconds
+        r["a_rate"] = self.n / r["a_seconds"]
+        r["a_requests"] = fetch.counts.get("requests", 0) + job.counts.get("requests", 0)
+        r["a_counts"] = self.sync_counts(job)
+        r["a_maxrss_growth_mib"] = maxrss_mib() - rss_before
+        self.record_errors("(a) fetch", fetch)
+        self.record_errors("(a) import", job)
+        self.check(job.counts.get("created") == self.n, f"(a) created {job.counts.get('created')} of {self.n} objects")
+        setSite(self.portal)
+        copied = len(content_objects(self.portal))
+        self.check(copied == self.n, f"(a) the destination catalog lists {copied} objects, not {self.n}")
+        self.sync_health("(a)")
+        self.mirror_check("(a)")
+
+    # (b) ---------------------------------------------------------------------------------
+
+    def phase_exportimport(self):
+        r = self.results
+        try:
+            from plone.exportimport.exporters import get_exporter
+            from plone.exportimport.importers import get_importer
+            from zope.component import queryAdapter
+            from plone.exportimport.interfaces import IExporter
+        except ImportError as error:
+            r["b_error"] = f"plone.exportimport cannot be imported: {error}"
+            return
+        setSite(self.source)
+        if queryAdapter(self.source, IExporter) is None:
+            # The test layer loads Plone's ZCML without plone.exportimport's: load its exporters,
+            # importers and (de)serializers here, into the layer's stacked global registry (popped
+            # when the layer tears down). With a site set, ZCML would register into that site's
+            # persistent registry instead, so no site is set while loading.
+            from zope.configuration import xmlconfig
+
+            setSite(None)
+            xmlconfig.string(EXPORTIMPORT_ZCML, context=self.layer["configurationContext"])
+            r["b_zcml_loaded"] = True
+        target = self.new_site("exportimport")
+        directory = Path(tempfile.mkdtemp(prefix="bench-exportimport-"))
+        try:
+            setSite(self.source)
+            started = time.perf_counter()
+            get_exporter(self.source).export_site(directory)
+            transaction.commit()
+            r["b_export_seconds"] = time.perf_counter() - started
+            r["b_export_mib"] = sum(f.stat().st_size for f in directory.rglob("*") if f.is_file()) / 2**20
+            setSite(target)
+            started = time.perf_counter()
+            importer = get_importer(target)
+            report = importer.import_site(directory)
+            transaction.commit()
+            r["b_import_seconds"] = time.perf_counter() - started
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+        r["b_seconds"] = r["b_export_seconds"] + r["b_import_seconds"]
+        r["b_rate"] = self.n / r["b_seconds"]
+        r["b_report"] = [line for line in report if line]
+        setSite(target)
+        imported = len(content_objects(target))
+        r["b_imported"] = imported
+        incomplete = importer.incomplete
+        if incomplete:
+            self.notes.append(f"(b) plone.exportimport imported {len(incomplete)} items incompletely")
+        self.check(imported == self.n, f"(b) plone.exportimport's target lists {imported} objects, not {self.n}")
+
+    # (c) ---------------------------------------------------------------------------------
+
+    def phase_create_loop(self, corpus):
+        """The same objects (type, place, id, title, text, blobs, dates, state) by api.content.create."""
+        r = self.results
+        specs = []
+        for obj in corpus:
+            fields = {}
+            if obj.portal_type == "Document":
+                fields = {
+                    "text": (obj.text.raw, obj.text.mimeType, obj.text.outputMimeType),
+                    "subject": obj.subject,
+                    "language": obj.language,
+                }
+            elif obj.portal_type == "News Item":
+                fields = {"image": (obj.image.data, obj.image.filename, obj.image.contentType)}
+            elif obj.portal_type == "File":
+                fields = {"file": (obj.file.data, obj.file.filename, obj.file.contentType)}
+            elif obj.portal_type == "Event":
+                fields = {"start": obj.start, "end": obj.end}
+            specs.append(
+                (
+                    relative(self.source, obj.aq_parent),
+                    obj.portal_type,
+                    obj.getId(),
+                    obj.title,
+                    fields,
+                    api.content.get_state(obj, None) == "published",
+                )
+            )
+        site = self.new_site("createloop")
+        containers = {"": site}
+        started = time.perf_counter()
+        for number, (parent, portal_type, item_id, title, fields, published) in enumerate(specs, start=1):
+            kwargs = dict(fields)
+            if "text" in kwargs:
+                kwargs["text"] = RichTextValue(*kwargs["text"])
+            if "image" in kwargs:
+                data, filename, content_type = kwargs["image"]
+                kwargs["image"] = NamedBlobImage(data=data, filename=filename, contentType=content_type)
+            if "file" in kwargs:
+                data, filename, content_type = kwargs["file"]
+                kwargs["file"] = NamedBlobFile(data=data, filename=filename, contentType=content_type)
+            obj = api.content.create(containers[parent], portal_type, id=item_id, title=title, **kwargs)
+            if published:
+                api.content.transition(obj, "publish")
+            if portal_type == "Folder":
+                containers[f"{parent}/{item_id}" if parent else item_id] = obj
+            if number % COMMIT_EVERY == 0:
+                transaction.commit()
+        transaction.commit()
+        r["c_seconds"] = time.perf_counter() - started
+        r["c_rate"] = self.n / r["c_seconds"]
+        created = len(content_objects(site))
+        self.check(created == self.n, f"(c) the create loop's site lists {created} objects, not {self.n}")
+
+    # memory ------------------------------------------------------------------------------
+
+    def measured_sync(self, site_id: str, source_id: str) -> tuple[int, float, Job]:
+        site = self.new_site(site_id, ADDON_PROFILES)
+        self.add_remote(site, "mem", source_id)
+        tracemalloc.start()
+        try:
+            fetch, _ = self.step(site, "mem", "fetch")
+            job, seconds = self.step(site, "mem", "import")
+            _current, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        self.record_errors(f"(memory {site_id}) fetch", fetch)
+        self.record_errors(f"(memory {site_id}) import", job)
+        return peak, seconds, job
+
+    def phase_memory(self):
+        r = self.results
+        half = max(self.n // 2, 10)
+        peak_full, _seconds, job = self.measured_sync("memfull", "source")
+        self.check(job.counts.get("created") == self.n, f"(memory) created {job.counts.get('created')} of {self.n}")
+        source_half = self.new_site("sourcehalf")
+        build_corpus(source_half, half, seed=2)
+        transaction.commit()
+        peak_half, _seconds, job = self.measured_sync("memhalf", "sourcehalf")
+        self.check(job.counts.get("created") == half, f"(memory) created {job.counts.get('created')} of {half}")
+        r["mem_half_n"] = half
+        r["mem_peak_mib"] = peak_full / 2**20
+        r["mem_peak_half_mib"] = peak_half / 2**20
+        r["mem_ratio"] = peak_full / peak_half if peak_half else 0.0
+
+    # (d) ---------------------------------------------------------------------------------
+
+    def phase_updates(self, corpus):
+        r = self.results
+        setSite(self.source)
+        linked = set()
+        for obj in corpus:
+            if obj.portal_type == "Document":
+                linked.update(re.findall(r"resolveuid/([0-9a-f]{32})", obj.text.raw))
+                linked.update(rel.to_object.UID() for rel in (getattr(obj, "relatedItems", None) or []))
+                linked.add(obj.UID())  # the related page and the default page are Documents too
+        leaves = [obj for obj in corpus if not obj.isPrincipiaFolderish and obj.UID() not in linked]
+        documents = [obj for obj in corpus if obj.portal_type == "Document"][2:]  # not the relation pair
+        candidates = leaves + [obj for obj in documents if obj.getId() != getattr(obj.aq_parent, "default_page", None)]
+        self.check(len(leaves) >= MOVES + DELETES and len(candidates) >= EDITS + MOVES + DELETES, "(d) corpus too small")
+        movable = leaves[: MOVES + DELETES]
+        moves, deletes = movable[:MOVES], movable[MOVES:]
+        taken = {obj.UID() for obj in movable}
+        edits = [obj for obj in candidates if obj.UID() not in taken]
+        edits = edits[:: max(len(edits) // EDITS, 1)][:EDITS]
+        target_folder = corpus[0]  # folder-0
+        peer_before = listed(self.source)
+        for number, obj in enumerate(edits):
+            obj.title = f"{obj.title} (edited {number})"
+            obj.reindexObject()  # reindexing all indexes also sets the modification date
+            transaction.commit()
+        for obj in moves:
+            if obj.aq_parent.getPhysicalPath() == target_folder.getPhysicalPath():
+                target = corpus[1]
+            else:
+                target = target_folder
+            api.content.move(source=obj, target=target)
+            transaction.commit()
+        for obj in deletes:
+            api.content.delete(obj=obj, check_linkintegrity=False)
+            transaction.commit()
+        r["d_changed"] = {"edited": len(edits), "moved": len(moves), "deleted": len(deletes)}
+        setSite(self.source)
+        peer_after = listed(self.source)
+        redated = {uid for uid in peer_after if uid in peer_before and peer_after[uid][1] != peer_before[uid][1]}
+        relocated_there = {uid for uid in peer_after if uid in peer_before and peer_after[uid][0] != peer_before[uid][0]}
+        gone = set(peer_before) - set(peer_after)
+        r["d_peer_redated"] = sorted(peer_after[uid][0] for uid in redated)
+        # What the peer's listing shows: a changed date means re-read and update; only a path
+        # that changed with its date unchanged is a pure move.
+        r["d_expected"] = {
+            "created": 0,
+            "updated": len(redated),
+            "moved": len(relocated_there - redated),
+            "deleted": len(gone),
+            "conflicts": 0,
+            "errors": 0,
+        }
+        setSite(self.portal)
+        state = RemoteStorage(self.portal).get("src").state
+        synced_before = dict(state.synced.items())
+        job, seconds = self.step(self.portal, "src", "update")
+        state = RemoteStorage(self.portal).get("src").state
+        rewritten, relocated = [], []
+        for uid, old in synced_before.items():
+            new = state.synced.get(uid)
+            if new is None:
+                continue
+            if new.token != old.token:
+                rewritten.append(new.remote_path)
+            if new.remote_path != old.remote_path:
+                relocated.append(f"{old.remote_path} -> {new.remote_path}")
+        r["d_rewritten"] = sorted(rewritten)
+        r["d_relocated"] = sorted(relocated)
+        r["d_edited_paths"] = sorted(relative(self.source, obj) for obj in edits)
+        r["d_seconds"] = seconds
+        r["d_requests"] = job.counts.get("requests", 0)
+        r["d_request_kinds"] = dict(self.request_kinds)
+        r["d_counts"] = self.sync_counts(job)
+        r["d_plan"] = dict(job.plan)
+        self.record_errors("(d) Get Updates", job)
+        self.sync_health("(d)")
+        literal = {"created": 0, "updated": EDITS, "moved": MOVES, "deleted": DELETES, "conflicts": 0, "errors": 0}
+        r["d_literal_met"] = r["d_counts"] == literal
+        expected = r["d_expected"]
+        self.mirror_check("(d)")
+        if not self.check(
+            r["d_counts"] == expected,
+            f"(d) Get Updates counted {r['d_counts']}; the peer's listing calls for {expected}",
+        ):
+            self.notes.append(f"(d) plan: {r['d_plan']}")
+            self.notes.append(f"(d) edited on the peer: {', '.join(r['d_edited_paths'])}")
+            self.notes.append(f"(d) content rewritten here: {', '.join(r['d_rewritten'])}")
+            self.notes.append(f"(d) relocated here: {', '.join(r['d_relocated'])}")
+
+    def mirror_check(self, label: str) -> None:
+        """Every object of the peer is here at the same path with the same title; none other."""
+        setSite(self.source)
+        peer = {uid: (path, obj.title) for uid, (path, _modified, obj) in listed(self.source, objects=True).items()}
+        setSite(self.portal)
+        here = {}
+        for uid, (path, _modified, obj) in listed(self.portal, objects=True).items():
+            here[uid] = (path, obj.title)
+        wrong = [f"{path}: here {here.get(uid)}" for uid, (path, title) in peer.items() if here.get(uid) != (path, title)]
+        extra = sorted(here[uid][0] for uid in set(here) - set(peer))
+        self.results[f"{label}_mirror_wrong"] = len(wrong) + len(extra)
+        if not self.check(not wrong and not extra, f"{label}: {len(wrong)} objects differ from the peer, {len(extra)} extra"):
+            self.notes.append(f"{label} differing: {'; '.join(wrong[:10])}; extra: {', '.join(extra[:10])}")
+
+    # (e) ---------------------------------------------------------------------------------
+
+    def phase_no_changes(self):
+        r = self.results
+        transaction.commit()
+        setSite(self.portal)
+        before = snapshot(self.portal)
+        job, seconds = self.step(self.portal, "src", "update")
+        transaction.commit()
+        setSite(self.portal)
+        after = snapshot(self.portal)
+        r["e_seconds"] = seconds
+        r["e_requests"] = job.counts.get("requests", 0)
+        r["e_request_kinds"] = dict(self.request_kinds)
+        r["e_counts"] = self.sync_counts(job)
+        r["e_plan"] = dict(job.plan)
+        r["e_objects"] = len(before)
+        r["e_serial_changes"] = sum(before[path][0] != after.get(path, (None,))[0] for path in before) + len(
+            set(after) - set(before)
+        )
+        r["e_modified_changes"] = sum(before[path][1] != after.get(path, (None, None))[1] for path in before)
+        self.record_errors("(e) Get Updates", job)
+        self.check(r["e_serial_changes"] == 0, f"(e) {r['e_serial_changes']} content objects were written")
+        self.check(r["e_modified_changes"] == 0, f"(e) {r['e_modified_changes']} modification dates changed")
+        written = {key: value for key, value in r["e_counts"].items() if value}
+        self.check(not written, f"(e) Get Updates counted {written}")
+
+    # -- output ------------------------------------------------------------------------
+
+    def rows(self) -> list[tuple[str, str]]:
+        r = self.results
+        rows = [
+            ("Objects (N)", f"{r['n']}"),
+            ("(a) Fetch + Import over HTTP", f"{r['a_seconds']:.1f} s, {r['a_rate']:.1f} objects/s"),
+            ("    Fetch / Import", f"{r['a_fetch_seconds']:.1f} s / {r['a_import_seconds']:.1f} s, {r['a_requests']} requests"),
+            (
+                "    CPU during Import",
+                f"{r['a_import_cpu_process']:.1f} s in all, {r['a_import_cpu_writer']:.1f} s of it the writer's;"
+                " the rest is the peer serving and the readers",
+            ),
+        ]
+        if "b_rate" in r:
+            rows += [
+                ("(b) plone.exportimport export + import", f"{r['b_seconds']:.1f} s, {r['b_rate']:.1f} objects/s"),
+                ("    export / import", f"{r['b_export_seconds']:.1f} s / {r['b_import_seconds']:.1f} s"),
+            ]
+        else:
+            rows.append(("(b) plone.exportimport", f"not measured: {r.get('b_error')}"))
+        rows += [("(c) api.content.create loop", f"{r['c_seconds']:.1f} s, {r['c_rate']:.1f} objects/s")]
+        if "b_rate" in r:
+            rows.append(("(a) / (b)", f"{r['a_rate'] / r['b_rate']:.2f} times as fast (target: at least {TARGET_SPEEDUP:g})"))
+        rows += [
+            ("(a) / (c)", f"{r['a_rate'] / r['c_rate']:.2f} times as fast"),
+            ("(d) Get Updates after 10 edits, 2 moves, 2 deletes", f"{r['d_seconds']:.2f} s, {r['d_requests']} requests"),
+            ("    counts", ", ".join(f"{k} {v}" for k, v in r["d_counts"].items())),
+            ("    the peer's listing calls for", ", ".join(f"{k} {v}" for k, v in r["d_expected"].items())),
+            (
+                f"    {EDITS} updated, {MOVES} moved, {DELETES} deleted?",
+                "yes" if r["d_literal_met"] else "no: on a Plone peer a move re-dates the moved object and its folders",
+            ),
+            ("    plan", ", ".join(f"{k} {v}" for k, v in r["d_plan"].items() if v)),
+            ("    requests", kinds_text(r["d_request_kinds"])),
+            ("(e) Get Updates, nothing changed", f"{r['e_seconds']:.2f} s, {r['e_requests']} requests"),
+            ("    requests", kinds_text(r["e_request_kinds"])),
+            ("    plan", ", ".join(f"{k} {v}" for k, v in r["e_plan"].items() if v)),
+            (
+                "    content writes",
+                f"{r['e_serial_changes']} of {r['e_objects']} objects re-stored, {r['e_modified_changes']} dates changed",
+            ),
+        ]
+        if "mem_peak_mib" in r:
+            rows += [
+                ("Peak traced memory, Fetch + Import of N", f"{r['mem_peak_mib']:.1f} MiB"),
+                (f"    of N/2 = {r['mem_half_n']}", f"{r['mem_peak_half_mib']:.1f} MiB (ratio N : N/2 = {r['mem_ratio']:.2f})"),
+            ]
+        rows += [
+            ("Process max RSS (whole run)", f"{r['maxrss_mib']:.0f} MiB (grew {r['a_maxrss_growth_mib']:.0f} MiB during (a))"),
+        ]
+        return rows
+
+    def table(self) -> str:
+        rows = self.rows()
+        width = max(len(label) for label, _ in rows)
+        lines = ["", "Benchmark results", "=" * (width + 40)]
+        lines += [f"{label.ljust(width)}  {value}" for label, value in rows]
+        lines += [f"PROBLEM: {problem}" for problem in self.problems]
+        lines += [f"note: {note}" for note in self.notes]
+        return "\n".join(lines)
+
+    def rst(self) -> str:
+        r = self.results
+        info = machine()
+        speedup = r["a_rate"] / r["b_rate"] if "b_rate" in r else None
+        lines = [
+            "Benchmarks",
+            "==========",
+            "",
+            "Written by ``make bench`` (``BENCH_OBJECTS`` objects, default 1000); every run",
+            "overwrites this page. ``make test`` does not run the benchmark.",
+            "",
+            "Machine",
+            "-------",
+            "",
+        ]
+        lines += [f"* {key}: {value}" for key, value in info.items()]
+        lines += [
+            f"* Load average (1, 5, 15 min) at start: {r['load_start']}; at end: {r['load_end']}",
+            "",
+            "The machine was not reserved for the run: other processes' load, shown by the",
+            "load averages, slows every measurement; compare ratios rather than absolute rates.",
+        ]
+        types = ", ".join(f"{count} {name}" for name, count in sorted(r["corpus_types"].items()))
+        lines += [
+            "",
+            "Set-up",
+            "------",
+            "",
+            "Both Plone sites live in one Zope process of the test layer: the peer ``source``",
+            "is served over real HTTP by the layer's WSGI server thread, and the sync job runs",
+            "in the test thread, so the peer's serialization and the sync's writes share the",
+            "same CPU cores and ZODB (an in-memory storage with a temporary blob directory).",
+            f"The ZODB cache is set to {CACHE_SIZE} objects per connection for the run, as in the",
+            f"instance's ``zope.conf`` (the test layer's database has {self.layer_cache_size}).",
+            "",
+            f"Corpus on ``source``: {r['n']} objects ({types}), {r['corpus_published']} published,",
+            f"{r['corpus_blob_mib']:.1f} MiB of images and files (10 bytes to 200 kB each), rich",
+            "text with links, a relation, local roles and a default page.",
+            "",
+        ]
+        if r["age_minutes"]:
+            lines += [
+                f"Once built, the corpus is dated {r['age_minutes']} minutes back (creation and modification",
+                "dates, reindexed without touching anything else), as content on a live site was",
+                "edited earlier, not seconds before the sync. Get Updates re-reads (\"recheck\")",
+                "every object modified less than the engine's overlap window before the last",
+                "sync; without the dating, the whole fresh corpus falls in that window and (d) and",
+                "(e) re-read all of it (``BENCH_AGE_MINUTES=0`` measures that case).",
+                "",
+            ]
+        else:
+            lines += [
+                "The corpus keeps its fresh dates (``BENCH_AGE_MINUTES=0``): it lies inside the",
+                "engine's overlap window, so (d) and (e) re-read (\"recheck\") all of it.",
+                "",
+            ]
+        lines += [
+            "(a)",
+            "  Fetch then Import into the empty ``plone`` site, over HTTP.",
+            "(b)",
+            "  plone.exportimport: export ``source`` into a temporary directory with",
+            "  ``get_exporter(site).export_site(path)``, then ``get_importer(new_site).import_site(path)``",
+            "  into a new, empty Plone site in the same Zope application, and commit.",
+            "(c)",
+            "  A plain ``api.content.create`` loop writing the same objects (type, place, id,",
+            "  title, text, image and file data, event dates, published state) into another",
+            f"  new site, committing every {COMMIT_EVERY} objects as the sync does: the local write limit.",
+            "(d)",
+            f"  On ``source``: {EDITS} title edits, {MOVES} moves, {DELETES} deletions, each committed; then",
+            "  Get Updates.",
+            "(e)",
+            "  Get Updates again with nothing changed; the ``_p_serial`` and ``modified()`` of",
+            "  every content object of ``plone`` are compared before and after.",
+            "",
+            "Targets",
+            "-------",
+            "",
+            f"* (a) is at least {TARGET_SPEEDUP:g} times faster than (b).",
+            "* (d) issues requests in proportion to the changes, plus the listing of the scope.",
+            "* (e) writes nothing.",
+            "",
+            "Results",
+            "-------",
+            "",
+        ]
+        # A cell or item starting "(a)" would be read as an enumerated list: escape the parenthesis.
+        rows = [(re.sub(r"^\(", r"\\(", label.strip()), value) for label, value in self.rows()]
+        width = max(len(label) for label, _ in rows)
+        value_width = max(len(value) for _, value in rows)
+        border = f"{'=' * width}  {'=' * value_width}"
+        lines += [border, f"{'Measure'.ljust(width)}  Result", border]
+        for label, value in rows:
+            lines.append(f"{label.ljust(width)}  {value}")
+        lines += [border, ""]
+        verdicts = []
+        if speedup is not None:
+            met = "met" if speedup >= TARGET_SPEEDUP else "NOT met"
+            verdicts.append(f"* (a) is {speedup:.2f} times as fast as (b): target {met}.")
+        else:
+            verdicts.append(f"* (b) could not be measured: {r.get('b_error')}")
+        listing = sum(r["e_request_kinds"].get(kind, 0) for kind in ("listing", "site"))
+        verdicts.append(
+            f"* (d) used {r['d_requests']} requests ({kinds_text(r['d_request_kinds'])}) for"
+            f" {EDITS} edits, {MOVES} moves and {DELETES} deletions on the peer, which it counted as"
+            f" {r['d_counts']['updated']} updated, {r['d_counts']['moved']} moved and"
+            f" {r['d_counts']['deleted']} deleted. Listing the scope takes {listing} requests; the rest"
+            " reads only what the listing shows changed (batched object reads, then @sharing and blobs"
+            " of each changed object)."
+        )
+        if not r["d_literal_met"]:
+            verdicts.append(
+                f"* The counts are not {EDITS} updated, {MOVES} moved, {DELETES} deleted: on the Plone peer,"
+                " ``api.content.move`` gives the moved object and its old and new folders a new modification"
+                " date (the catalog's reindex after the move, and the folders' modified event), and"
+                " deleting an object gives its folder one. Besides the edited objects, the peer's listing"
+                " therefore shows these changed:"
+                f" {', '.join(sorted(set(r['d_peer_redated']) - set(r['d_edited_paths'])))}. The engine"
+                " re-reads each of them and,"
+                " since its content differs (its date at least), updates it, moving it in the same write."
+                f" Counts that follow the listing ({', '.join(f'{k} {v}' for k, v in r['d_expected'].items())})"
+                " are what the benchmark checks."
+            )
+        verdicts.append(
+            f"* (e) used {r['e_requests']} requests ({kinds_text(r['e_request_kinds'])}): the listing, and"
+            f" one batched re-read of the {r['e_plan'].get('recheck', 0)} objects modified within the"
+            " engine's overlap window before the last sync (whose content hashes it compares, writing"
+            " nothing)."
+        )
+        writes = "met" if r["e_serial_changes"] == 0 and r["e_modified_changes"] == 0 else "NOT met"
+        verdicts.append(
+            f"* (e) re-stored {r['e_serial_changes']} of {r['e_objects']} content objects and changed"
+            f" {r['e_modified_changes']} modification dates: target {writes}."
+        )
+        lines += ["Verdict", "-------", ""] + verdicts + [""]
+        lines += [
+            "How it is measured",
+            "------------------",
+            "",
+            "Times are wall-clock (``time.perf_counter``) around each step, commits included;",
+            "objects per second is N divided by that time. (a) includes the peer's side of",
+            "every request. (b) is the export and the import added together. Requests are",
+            "the peer client's own count (``job.counts[\"requests\"]``), retries included.",
+            "",
+            "Memory: ``tracemalloc`` slows Python down, so (a) is timed without it; the peak",
+            "is taken from two further Fetch + Import runs into new sites of their own, one",
+            "of N objects and one of N/2 (from a second peer site), both traced. The traced",
+            "peak covers every thread of the process, the peer's request handling and the",
+            "ZODB caches included; a ratio near 1 means memory does not grow with N. The",
+            "maximum resident set size is the whole process's, from ``resource.getrusage``.",
+        ]
+        if r.get("b_zcml_loaded"):
+            lines += [
+                "",
+                "The test layer does not load plone.exportimport's ZCML; the benchmark loads",
+                "it into the layer's configuration before (b).",
+            ]
+        if self.problems or self.notes:
+            lines += ["", "Problems seen in this run", "-------------------------", ""]
+            lines += [f"* {line}" for line in self.problems + self.notes]
+        lines.append("")
+        lines = [re.sub(r"^(\* )?\((?=[a-e]\))", lambda m: (m.group(1) or "") + "\\(", line) for line in lines]
+        return "\n".join(lines)
