@@ -8,6 +8,9 @@ from plone.app.testing import TEST_USER_ID
 from plone.browserlayer.utils import registered_layers
 
 from senaite_style_sync.interfaces import ISenaiteStyleSyncLayer
+from senaite_style_sync.jobs.store import ANNOTATION_KEY as JOBS_KEY
+from senaite_style_sync.jobs.store import Job
+from senaite_style_sync.jobs.store import JobStore
 from senaite_style_sync.permissions import MANAGE_REMOTES
 from senaite_style_sync.remotes.changes import create_remote
 from senaite_style_sync.remotes.storage import ANNOTATION_KEY
@@ -45,12 +48,15 @@ class TestInstall(unittest.TestCase):
         from Products.CMFPlone.utils import get_installer
 
         create_remote(self.portal, {"name": "lab1", "url": "https://lab1.example.org/Plone"})
+        JobStore(self.portal).add(Job("lab1", "fetch", "test"))
         self.assertIn(ANNOTATION_KEY, IAnnotations(self.portal))
+        self.assertIn(JOBS_KEY, IAnnotations(self.portal))
         installer = get_installer(self.portal, self.layer["request"])
         installer.uninstall_product("senaite_style_sync")
         self.assertFalse(installer.is_product_installed("senaite_style_sync"))
         self.assertNotIn(ISenaiteStyleSyncLayer, registered_layers())
         self.assertNotIn(ANNOTATION_KEY, IAnnotations(self.portal))
+        self.assertNotIn(JOBS_KEY, IAnnotations(self.portal))
         self.assertIsNone(RemoteStorage(self.portal).get("lab1"))
         ids = [a.getId() for a in api.portal.get_tool("portal_controlpanel").listActions()]
         self.assertNotIn("senaite_style_sync", ids)

@@ -4,6 +4,7 @@ from plone import api
 from plone.base.interfaces import INonInstallable
 from zope.interface import implementer
 
+from senaite_style_sync.jobs.store import JobStore
 from senaite_style_sync.remotes.storage import RemoteStorage
 
 
@@ -16,5 +17,7 @@ class HiddenProfiles:
 
 
 def uninstall(setup_tool) -> None:
-    """Remove every stored remote (and with them their encrypted passwords)."""
-    RemoteStorage(api.portal.get()).clear()
+    """Remove every stored remote (with its encrypted password and sync state) and the run history."""
+    site = api.portal.get()
+    RemoteStorage(site).clear()
+    JobStore(site).clear()

@@ -95,6 +95,9 @@ class JobStore:
         tree = self.annotations.get(ANNOTATION_KEY)
         return tree.get(job_id) if tree is not None and isinstance(job_id, str) else None
 
+    def clear(self) -> None:
+        self.annotations.pop(ANNOTATION_KEY, None)
+
     def history(self, remote: str) -> list[Job]:
         """The remote's jobs, newest first."""
         tree = self.annotations.get(ANNOTATION_KEY)
