@@ -93,6 +93,40 @@ class TestReadOnly(SyncTestCase):
         copy = api.content.get(UID=page.UID())
         self.assertEqual(copy.title, "SOP v2")
         self.assertFalse(api.user.has_permission("Modify portal content", user=manager, obj=copy))
+        # Deleting the remote turns its read-only copies into ordinary content again.
+        answer = requests.delete(
+            f"http://{self.layer['host']}:{self.layer['port']}/plone/@sync-remotes/src",
+            auth=auth, headers=headers, timeout=30,
+        )
+        self.assertEqual(answer.status_code, 204)
+        transaction.begin()
+        copy = self.find(self.portal, page.UID())
+        self.assertEqual(copy.title, "SOP v2")
+        self.assertTrue(api.user.has_permission("Modify portal content", user=manager, obj=copy))
+        self.assertTrue(api.user.has_permission("Delete objects", user=manager, obj=copy))
+
+
+class TestReadOnlyDropped(SyncTestCase):
+    def test_a_type_no_longer_read_only_is_unlocked_when_next_written(self):
+        source = self.on_source()
+        with api.env.adopt_roles(["Manager"]):
+            page = api.content.create(source, "Document", id="sop", title="SOP v1")
+        transaction.commit()
+        self.make_remote(readonly_types=["Document"])
+        self.run_step("fetch")
+        self.run_step("import")
+        edit_remote(RemoteStorage(self.portal).get("src"), {"readonly_types": []})
+        self.on_source()
+        page.title = "SOP v2"
+        page.setModificationDate(page.modified() + 1)
+        page.reindexObject()
+        transaction.commit()
+        self.run_step("update")
+        self.on_portal()
+        copy = self.find(self.portal, page.UID())
+        manager = api.user.get(username=SITE_OWNER_NAME)
+        self.assertEqual(copy.title, "SOP v2")
+        self.assertTrue(api.user.has_permission("Modify portal content", user=manager, obj=copy))
 
 
 class TestConflicts(SyncTestCase):

@@ -5,6 +5,7 @@ from plone.base.interfaces import INonInstallable
 from zope.interface import implementer
 
 from senaite_style_sync.jobs.store import JobStore
+from senaite_style_sync.remotes.changes import delete_remote
 from senaite_style_sync.remotes.storage import RemoteStorage
 
 
@@ -19,5 +20,7 @@ class HiddenProfiles:
 def uninstall(setup_tool) -> None:
     """Remove every stored remote (with its encrypted password and sync state) and the run history."""
     site = api.portal.get()
+    for name in [remote.name for remote in RemoteStorage(site)]:
+        delete_remote(site, name)  # read-only copies become ordinary content again
     RemoteStorage(site).clear()
     JobStore(site).clear()

@@ -6,7 +6,7 @@ from Products.Five.browser import BrowserView
 
 from senaite_style_sync.browser.utils import requested_remote
 from senaite_style_sync.browser.utils import sync_page_url
-from senaite_style_sync.remotes.storage import RemoteStorage
+from senaite_style_sync.remotes.changes import delete_remote
 
 
 class RemoteDeleteView(BrowserView):
@@ -18,7 +18,7 @@ class RemoteDeleteView(BrowserView):
             return self.index()
         CheckAuthenticator(self.request)
         if "form.buttons.delete" in self.request.form:
-            RemoteStorage(self.context).delete(self.remote.name)
+            delete_remote(self.context, self.remote.name)
             api.portal.show_message(f"Remote '{self.remote.name}' deleted.", self.request)
         self.request.response.redirect(sync_page_url())
         return ""

@@ -32,7 +32,9 @@ from senaite_style_sync.engine.fields import write_fields
 from senaite_style_sync.engine.links import portable_links
 from senaite_style_sync.engine.local import stamp
 from senaite_style_sync.engine.local import LocalSite
+from senaite_style_sync.engine.readonly import is_locked
 from senaite_style_sync.engine.readonly import lock
+from senaite_style_sync.engine.readonly import unlock
 from senaite_style_sync.engine.scope import TypeRules
 from senaite_style_sync.engine.sharing import restore_local_roles
 from senaite_style_sync.engine.workflow import restore_workflow
@@ -207,6 +209,8 @@ class Applier:
             self._set_owner(obj, data.get("creators") or [])
         if entry.portal_type in self.rules.readonly:
             lock(obj)
+        elif is_locked(obj):
+            unlock(obj)  # its type is no longer read-only for this remote
         self._set_dates(obj, data)
         self._record(remote_uid, obj, entry, token)
         self._to_index.append((obj, security_changed and outcome == "updated"))

@@ -7,6 +7,9 @@ from plone import api
 from zope.component import getUtility
 from zope.schema.interfaces import IVocabularyFactory
 
+from senaite_style_sync.engine.local import LocalSite
+from senaite_style_sync.engine.readonly import is_locked
+from senaite_style_sync.engine.readonly import unlock
 from senaite_style_sync.remotes.remote import Remote
 from senaite_style_sync.remotes.schema import TYPES_VOCABULARY
 from senaite_style_sync.remotes.storage import RemoteStorage
@@ -59,3 +62,15 @@ def edit_remote(remote: Remote, changes: dict[str, Any]) -> None:
     if errors:
         raise InvalidRemote(errors)
     remote.update(settings | {"password": changes.get("password")})
+
+
+def delete_remote(site, name: str) -> None:
+    """Delete a Remote; its read-only copies become ordinary content again (their content stays)."""
+    storage = RemoteStorage(site)
+    remote = storage.get(name)
+    local = LocalSite(site)
+    for synced in remote.state.synced.values():
+        obj = local.by_uid(synced.local_uid)
+        if obj is not None and is_locked(obj):
+            unlock(obj)
+    storage.delete(name)

@@ -45,6 +45,7 @@ from senaite_style_sync.jobs.runner import JobRefused
 from senaite_style_sync.jobs.store import Job
 from senaite_style_sync.peers.probe import check_connection
 from senaite_style_sync.remotes.changes import create_remote
+from senaite_style_sync.remotes.changes import delete_remote
 from senaite_style_sync.remotes.changes import edit_remote
 from senaite_style_sync.remotes.changes import InvalidRemote
 from senaite_style_sync.remotes.credentials import CredentialError
@@ -275,5 +276,5 @@ class RemotesDelete(RemotesService):
     def reply(self) -> Any:
         if len(self.params) != 1:
             raise BadRequest("DELETE needs a remote: @sync-remotes/<name>.")
-        self.storage.delete(self.named_remote().name)
+        delete_remote(self.context, self.named_remote().name)
         return self.reply_no_content()
