@@ -140,6 +140,27 @@ class TestCrud(RestTestCase):
         self.assertEqual(self.call("PATCH", "/missing", json={"url": "https://x.org"}).status_code, 404)
 
 
+class TestBusyRemote(RestTestCase):
+    def test_a_remote_with_a_running_job_is_not_deleted(self):
+        from senaite_style_sync.jobs.store import Job
+        from senaite_style_sync.jobs.store import JobStore
+
+        remote = create_remote(self.portal, {"name": "lab1", "url": "https://lab1.example.org"})
+        job = Job("lab1", "import", "test")
+        job.state = "running"
+        JobStore(self.portal).add(job)
+        remote.active_job = job.id
+        transaction.commit()
+        answer = self.call("DELETE", "/lab1")
+        self.assertEqual(answer.status_code, 409, answer.text)
+        self.assertIn("is running", answer.json()["error"]["message"])
+        self.assertIsNotNone(self.stored("lab1"))
+        JobStore(self.portal).get(job.id).state = "done"
+        transaction.commit()
+        self.assertEqual(self.call("DELETE", "/lab1").status_code, 204)
+        self.assertIsNone(self.stored("lab1"))
+
+
 class TestPermissions(RestTestCase):
     def test_anonymous_and_editor_refused(self):
         create_remote(self.portal, {"name": "lab1", "url": "https://lab1.example.org"})

@@ -7,6 +7,7 @@ from Products.Five.browser import BrowserView
 from senaite_style_sync.browser.utils import requested_remote
 from senaite_style_sync.browser.utils import sync_page_url
 from senaite_style_sync.remotes.changes import delete_remote
+from senaite_style_sync.remotes.changes import RemoteBusy
 
 
 class RemoteDeleteView(BrowserView):
@@ -18,7 +19,11 @@ class RemoteDeleteView(BrowserView):
             return self.index()
         CheckAuthenticator(self.request)
         if "form.buttons.delete" in self.request.form:
-            delete_remote(self.context, self.remote.name)
-            api.portal.show_message(f"Remote '{self.remote.name}' deleted.", self.request)
+            try:
+                delete_remote(self.context, self.remote.name)
+            except RemoteBusy as busy:
+                api.portal.show_message(str(busy), self.request, type="error")
+            else:
+                api.portal.show_message(f"Remote '{self.remote.name}' deleted.", self.request)
         self.request.response.redirect(sync_page_url())
         return ""

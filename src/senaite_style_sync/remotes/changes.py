@@ -10,6 +10,7 @@ from zope.schema.interfaces import IVocabularyFactory
 from senaite_style_sync.engine.local import LocalSite
 from senaite_style_sync.engine.readonly import is_locked
 from senaite_style_sync.engine.readonly import unlock
+from senaite_style_sync.jobs.runner import active_job
 from senaite_style_sync.remotes.remote import Remote
 from senaite_style_sync.remotes.schema import TYPES_VOCABULARY
 from senaite_style_sync.remotes.storage import RemoteStorage
@@ -64,10 +65,17 @@ def edit_remote(remote: Remote, changes: dict[str, Any]) -> None:
     remote.update(settings | {"password": changes.get("password")})
 
 
+class RemoteBusy(Exception):
+    """The Remote has a job running: it cannot be deleted now."""
+
+
 def delete_remote(site, name: str) -> None:
     """Delete a Remote; its read-only copies become ordinary content again (their content stays)."""
     storage = RemoteStorage(site)
     remote = storage.get(name)
+    running = active_job(site, remote)
+    if running is not None:
+        raise RemoteBusy(f"A {running.step} job of '{name}' is running; delete the remote when it has ended.")
     local = LocalSite(site)
     for synced in remote.state.synced.values():
         obj = local.by_uid(synced.local_uid)

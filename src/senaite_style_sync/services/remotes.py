@@ -46,6 +46,7 @@ from senaite_style_sync.jobs.store import Job
 from senaite_style_sync.peers.probe import check_connection
 from senaite_style_sync.remotes.changes import create_remote
 from senaite_style_sync.remotes.changes import delete_remote
+from senaite_style_sync.remotes.changes import RemoteBusy
 from senaite_style_sync.remotes.changes import edit_remote
 from senaite_style_sync.remotes.changes import InvalidRemote
 from senaite_style_sync.remotes.credentials import CredentialError
@@ -276,5 +277,8 @@ class RemotesDelete(RemotesService):
     def reply(self) -> Any:
         if len(self.params) != 1:
             raise BadRequest("DELETE needs a remote: @sync-remotes/<name>.")
-        delete_remote(self.context, self.named_remote().name)
+        try:
+            delete_remote(self.context, self.named_remote().name)
+        except RemoteBusy as busy:
+            return self.error(409, "Conflict", str(busy))
         return self.reply_no_content()
