@@ -59,7 +59,8 @@ class TestTypeRules(SyncTestCase):
 
 
 class TestReadOnly(SyncTestCase):
-    def test_nobody_edits_or_deletes_a_read_only_copy_but_the_sync_updates_it(self):
+    def import_read_only_page(self):
+        """A page on the peer, imported with Documents read-only; returns the peer's page."""
         source = self.on_source()
         with api.env.adopt_roles(["Manager"]):
             page = api.content.create(source, "Document", id="sop", title="SOP v1")
@@ -67,6 +68,10 @@ class TestReadOnly(SyncTestCase):
         self.make_remote(readonly_types=["Document"])
         self.run_step("fetch")
         self.run_step("import")
+        return page
+
+    def test_nobody_edits_or_deletes_a_read_only_copy_but_the_sync_updates_it(self):
+        page = self.import_read_only_page()
         self.on_portal()
         copy = api.content.get(UID=page.UID())
         manager = api.user.get(username=SITE_OWNER_NAME)
@@ -105,16 +110,8 @@ class TestReadOnly(SyncTestCase):
         self.assertTrue(api.user.has_permission("Modify portal content", user=manager, obj=copy))
         self.assertTrue(api.user.has_permission("Delete objects", user=manager, obj=copy))
 
-
-class TestReadOnlyDropped(SyncTestCase):
     def test_a_type_no_longer_read_only_is_unlocked_when_next_written(self):
-        source = self.on_source()
-        with api.env.adopt_roles(["Manager"]):
-            page = api.content.create(source, "Document", id="sop", title="SOP v1")
-        transaction.commit()
-        self.make_remote(readonly_types=["Document"])
-        self.run_step("fetch")
-        self.run_step("import")
+        page = self.import_read_only_page()
         edit_remote(RemoteStorage(self.portal).get("src"), {"readonly_types": []})
         self.on_source()
         page.title = "SOP v2"
