@@ -103,6 +103,20 @@ class TestIdempotentAndUpdates(SyncTestCase):
         transaction.begin()
         self.assertEqual(content_serials(self.portal), before)
 
+    def test_manual_since_brings_changes_that_do_not_re_date_the_object(self):
+        self.on_source()
+        page = [o for o in self.originals if o.portal_type == "Document"][0]
+        page.manage_setLocalRoles("editor", ["Reviewer"])  # the Sharing page does not re-date it
+        page.reindexObjectSecurity()
+        transaction.commit()
+        self.run_step("update")
+        self.on_portal()
+        self.assertNotIn("Reviewer", dict(self.find(self.portal, page.UID()).get_local_roles()).get("editor", ()))
+        job = self.run_step("update", since="2000-01-01T00:00:00+00:00")
+        self.assertEqual(list(job.errors), [])
+        self.on_portal()
+        self.assertIn("Reviewer", dict(self.find(self.portal, page.UID()).get_local_roles())["editor"])
+
     def test_update_brings_edits_moves_renames_state_and_deletions(self):
         source = self.on_source()
         by_type = {}

@@ -75,15 +75,20 @@ def summary(job: Job) -> str:
     return ", ".join(parts) or "nothing to do"
 
 
-def plan_for(remote, local: LocalSite, since: str = "") -> Plan:
+def modified_since(remote, since: str):
+    """A test: was the peer's object modified since ``since`` (the manual Get Updates date)?"""
     index = remote.state.index
     since_time = parse_time(since)
 
-    def force(uid: str) -> bool:
+    def test(uid: str) -> bool:
         modified = parse_time(index[uid].modified)
         return since_time is not None and modified is not None and modified >= since_time
 
-    return make_plan(remote.state, local, policy=remote.conflict_policy, force=force)
+    return test
+
+
+def plan_for(remote, local: LocalSite, since: str = "") -> Plan:
+    return make_plan(remote.state, local, policy=remote.conflict_policy, force=modified_since(remote, since))
 
 
 # -- Fetch -------------------------------------------------------------------------
@@ -191,14 +196,18 @@ def apply_plan(site, remote, job: Job, client: PeerClient) -> None:
     job.heartbeat = time.time()
     transaction.commit()
     touched_parents: set[str] = set()
-    forced = set(plan.recheck) if job.since else set()
+    # Objects the user asked to re-read are written even when their JSON looks the same
+    # (their local roles, for one, are not part of it).
+    forced = set(filter(modified_since(remote, job.since), plan.recheck)) if job.since else set()
     known_tokens = {
         uid: state.synced[uid].token for uid in plan.recheck if uid in state.synced and uid not in forced
     }
     reader = Reader(client, {uid: state.index[uid].path for uid in writes}, known_tokens)
     try:
         for chunk, fetched in reader.batches(writes):
-            commit_chunk(job, chunk, lambda uid: write_one(applier, job, uid, fetched[uid], touched_parents), applier)
+            commit_chunk(
+                job, chunk, lambda uid: write_one(applier, job, uid, fetched[uid], touched_parents, uid in forced), applier
+            )
             for item in fetched.values():
                 if isinstance(item, Fetched):
                     discard(item)
@@ -262,14 +271,14 @@ def guarded(job: Job, label: str, step: str, action) -> None:
         job.add_error(label, step, f"{type(error).__name__}: {error}")
 
 
-def write_one(applier: Applier, job: Job, uid: str, fetched, touched_parents: set[str]) -> None:
+def write_one(applier: Applier, job: Job, uid: str, fetched, touched_parents: set[str], force: bool) -> None:
     entry = applier.state.index[uid]
     if isinstance(fetched, PeerError):
         job.add_error(entry.path, "read", str(fetched))
         return
 
     def action():
-        outcome = applier.write(uid, fetched)
+        outcome = applier.write(uid, fetched, force=force)
         job.count("conflicts" if outcome == "conflict" else outcome)
         if outcome in ("created", "updated"):
             touched_parents.add(entry.path.rpartition("/")[0])
