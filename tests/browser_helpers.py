@@ -162,3 +162,30 @@ def testbrowser(app, user=None, password=None):
     if user:
         browser.addHeader("Authorization", f"Basic {user}:{password}")
     return browser
+
+
+class InProcessBrowser:
+    """Test-case mixin: ``self.browser``, a test browser logged in as the site owner."""
+
+    def setUp(self):
+        from plone.app.testing import SITE_OWNER_NAME
+        from plone.app.testing import SITE_OWNER_PASSWORD
+
+        super().setUp()
+        self.portal = self.layer["portal"]
+        self.portal_url = self.portal.absolute_url()
+        self.browser = self.browser_as(SITE_OWNER_NAME, SITE_OWNER_PASSWORD)
+
+    def tearDown(self):
+        # Jobs started from the pages fail fast where their peers do not exist; let them
+        # end before the layer closes this test's database.
+        wait_for_job_threads()
+        super().tearDown()
+
+    def browser_as(self, user=None, password=None):
+        return testbrowser(self.layer["app"], user, password)
+
+    def text(self):
+        import html
+
+        return html.unescape(self.browser.contents)

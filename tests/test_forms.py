@@ -1,6 +1,5 @@
 """The Sync page and the Remote forms, through a test browser: add, edit, delete, validation, CSRF, access."""
 
-import html
 import unittest
 from urllib.parse import urlencode
 
@@ -16,31 +15,14 @@ from senaite_style_sync.testing import EDITOR_NAME
 from senaite_style_sync.testing import EDITOR_PASSWORD
 from senaite_style_sync.testing import SOURCE_SITE_ID
 from senaite_style_sync.testing import SYNC_FUNCTIONAL_TESTING
-from tests.browser_helpers import testbrowser
-from tests.browser_helpers import wait_for_job_threads
+from tests.browser_helpers import InProcessBrowser
 
 
 PASSWORD = "Form-Secret-2718"
 
 
-class FormTestCase(unittest.TestCase):
+class FormTestCase(InProcessBrowser, unittest.TestCase):
     layer = SYNC_FUNCTIONAL_TESTING
-
-    def setUp(self):
-        self.portal = self.layer["portal"]
-        self.portal_url = self.portal.absolute_url()
-        self.browser = self.browser_as(SITE_OWNER_NAME, SITE_OWNER_PASSWORD)
-
-    def tearDown(self):
-        # Jobs started by Save and Fetch or the step buttons fail fast (the peers do not
-        # exist); let them end before the layer closes this test's database.
-        wait_for_job_threads()
-
-    def browser_as(self, user=None, password=None):
-        return testbrowser(self.layer["app"], user, password)
-
-    def text(self):
-        return html.unescape(self.browser.contents)
 
     def stored(self, name):
         transaction.begin()

@@ -1,39 +1,25 @@
 """Run history: the history page of a remote, the run page of a job, and the last and next runs on the Sync page."""
 
-import html
 import re
 import unittest
 from datetime import datetime
 from datetime import timedelta
 
 import transaction
-from plone.app.testing import SITE_OWNER_NAME
-from plone.app.testing import SITE_OWNER_PASSWORD
 
 from senaite_style_sync.jobs.store import Job
 from senaite_style_sync.jobs.store import JobStore
 from senaite_style_sync.remotes.storage import RemoteStorage
 from senaite_style_sync.testing import EDITOR_NAME
 from senaite_style_sync.testing import EDITOR_PASSWORD
-from tests.browser_helpers import testbrowser
+from tests.browser_helpers import InProcessBrowser
 from tests.sync_helpers import SyncTestCase
 
 
 COUNT_KEYS = ("created", "updated", "moved", "deleted", "conflicts", "errors")
 
 
-class HistoryTestCase(SyncTestCase):
-    def setUp(self):
-        super().setUp()
-        self.portal_url = self.portal.absolute_url()
-        self.browser = self.browser_as(SITE_OWNER_NAME, SITE_OWNER_PASSWORD)
-
-    def browser_as(self, user=None, password=None):
-        return testbrowser(self.layer["app"], user, password)
-
-    def text(self):
-        return html.unescape(self.browser.contents)
-
+class HistoryTestCase(InProcessBrowser, SyncTestCase):
     def add_job(self, step, trigger, state, created, duration=None, counts=None, errors=(), message="", remote="src",
                 plan=None, since=""):
         """A job record as a finished (or running) run leaves it; ``duration`` in seconds from its start."""

@@ -4,7 +4,6 @@ One end-to-end test drives headless Chromium against the WSGI-served sites; the 
 use the in-process test browser.
 """
 
-import html
 import time
 import unittest
 from urllib.parse import urlencode
@@ -22,7 +21,7 @@ from senaite_style_sync.remotes.storage import RemoteStorage
 from senaite_style_sync.state.sync_state import Conflict
 from senaite_style_sync.testing import EDITOR_NAME
 from senaite_style_sync.testing import EDITOR_PASSWORD
-from tests.browser_helpers import testbrowser
+from tests.browser_helpers import InProcessBrowser
 from tests.browser_helpers import logged_in_page
 from tests.browser_helpers import require_browser
 from tests.browser_helpers import site_url
@@ -140,22 +139,8 @@ class TestSyncInBrowser(SyncTestCase):
         self.assertEqual(find(self.portal, page_uid).title, "Changed on the peer")
 
 
-class BrowserTestCase(SyncTestCase):
+class BrowserTestCase(InProcessBrowser, SyncTestCase):
     """In-process test browser, logged in as the site owner."""
-
-    def setUp(self):
-        super().setUp()
-        self.portal_url = self.portal.absolute_url()
-        self.browser = self.browser_as(SITE_OWNER_NAME, SITE_OWNER_PASSWORD)
-
-    def tearDown(self):
-        wait_for_job_threads()
-
-    def browser_as(self, user=None, password=None):
-        return testbrowser(self.layer["app"], user, password)
-
-    def text(self):
-        return html.unescape(self.browser.contents)
 
     def stored(self, name="src"):
         transaction.begin()
