@@ -8,6 +8,7 @@ each object once, last, so nothing it writes bumps the modification date.
 import hashlib
 import json
 from contextlib import contextmanager
+from functools import cached_property
 from dataclasses import dataclass
 from datetime import datetime
 from dataclasses import field
@@ -71,8 +72,9 @@ class Fetched:
     sharing: dict[str, Any] | None = None
     blob_files: dict[str, str] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def token(self) -> str:
+        # The reader compares it with the recorded one, the writer records it: hash once.
         return content_token(self.data)
 
 
