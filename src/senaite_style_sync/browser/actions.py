@@ -50,11 +50,6 @@ def started_message(job: Job, remote: Remote) -> str:
     return f"{STEP_TITLES[job.step]} started for '{remote.name}'."
 
 
-def start_step(site, remote: Remote, step: str, trigger: str, since: str = "") -> Job:
-    """Start a job for ``step``; raises JobRefused (another job of the remote is active, unknown step)."""
-    return start_job(site, remote, step, trigger, since=since)
-
-
 def latest_job(site, remote: Remote) -> Job | None:
     """The job most recently started for the remote, active or not."""
     return JobStore(site).get(getattr(remote, "active_job", "") or "")
@@ -123,7 +118,7 @@ def take_remote(site, remote: Remote, uid: str, request, trigger: str) -> tuple[
     if state.resolutions.get(uid) != "remote":
         state.resolutions[uid] = "remote"
     try:
-        job = start_step(site, remote, "import", trigger)
+        job = start_job(site, remote, "import", trigger)
     except JobRefused as refused:
         return None, (
             f"The remote version of {conflict.path} will be taken by the next Import or Get Updates: {refused}"

@@ -9,7 +9,6 @@ from zExceptions import NotFound
 from senaite_style_sync.browser.actions import STEP_TITLES
 from senaite_style_sync.browser.overview import duration_text
 from senaite_style_sync.browser.overview import history_url
-from senaite_style_sync.browser.overview import job_state
 from senaite_style_sync.browser.overview import PLAN_LABELS
 from senaite_style_sync.browser.overview import run_url
 from senaite_style_sync.browser.overview import STATE_BADGES
@@ -54,7 +53,7 @@ def error_count(job: Job) -> int:
 
 def job_row(site, job: Job) -> dict[str, Any]:
     """One job as a line of the history (and the head of its run page)."""
-    state = job_state(job)
+    state = job.shown_state
     return {
         "id": job.id,
         "url": run_url(site, job),

@@ -111,11 +111,6 @@ STATE_BADGES = {"done": "bg-success", "failed": "bg-danger", "interrupted": "bg-
 ENDED_STATES = ("done", "failed", "interrupted")
 
 
-def job_state(job: Job) -> str:
-    """The job's state as the REST service says it: a queued or running job without a heartbeat is interrupted."""
-    return job.as_dict()["state"]
-
-
 def run_url(site, job: Job) -> str:
     """The job's run page."""
     return f"{site.absolute_url()}/@@sync-run?{urlencode({'job': job.id})}"
@@ -129,7 +124,7 @@ def history_url(site, remote_name: str) -> str:
 def last_run(site, remote: Remote) -> dict[str, Any] | None:
     """The remote's newest ended job (done, failed or interrupted): step, end, outcome, link; None before any."""
     for job in JobStore(site).history(remote.name):
-        state = job_state(job)
+        state = job.shown_state
         if state in ENDED_STATES:
             return {
                 "id": job.id,

@@ -6,11 +6,11 @@ from plone.protect import PostOnly
 from Products.Five.browser import BrowserView
 from zExceptions import BadRequest
 
-from senaite_style_sync.browser.actions import start_step
 from senaite_style_sync.browser.actions import started_message
 from senaite_style_sync.browser.actions import STEP_TITLES
 from senaite_style_sync.browser.utils import requested_remote
 from senaite_style_sync.browser.utils import sync_page_url
+from senaite_style_sync.jobs.runner import start_job
 from senaite_style_sync.jobs.runner import JobRefused
 from senaite_style_sync.jobs.store import Job
 from senaite_style_sync.remotes.remote import Remote
@@ -22,7 +22,7 @@ TRIGGER = "button"
 def start_from_browser(site, request, remote: Remote, step: str, since: str = "") -> Job | None:
     """Start the step as a job and say so in a status message; a refusal becomes an error message."""
     try:
-        job = start_step(site, remote, step, TRIGGER, since=since)
+        job = start_job(site, remote, step, TRIGGER, since=since)
     except JobRefused as refused:
         api.portal.show_message(str(refused), request, type="error")
         return None

@@ -9,11 +9,11 @@ from Products.Five.browser import BrowserView
 
 from senaite_style_sync.browser.actions import InvalidSince
 from senaite_style_sync.browser.actions import normalise_since
-from senaite_style_sync.browser.actions import start_step
 from senaite_style_sync.browser.actions import started_message
 from senaite_style_sync.browser.steps import TRIGGER
 from senaite_style_sync.browser.utils import requested_remote
 from senaite_style_sync.browser.utils import sync_page_url
+from senaite_style_sync.jobs.runner import start_job
 from senaite_style_sync.jobs.runner import JobRefused
 
 
@@ -52,7 +52,7 @@ class SyncUpdatesView(BrowserView):
             self.error = str(invalid)
             return self.index()
         try:
-            job = start_step(self.context, self.remote, "update", TRIGGER, since=normalised)
+            job = start_job(self.context, self.remote, "update", TRIGGER, since=normalised)
         except JobRefused as refused:
             self.error = str(refused)
             return self.index()

@@ -43,6 +43,11 @@ class Job(Persistent):
         self.message = ""
 
     @property
+    def shown_state(self) -> str:
+        """The state to report: a queued or running job whose heartbeat stopped was interrupted."""
+        return self.state if self.state not in ("queued", "running") or self.active else "interrupted"
+
+    @property
     def active(self) -> bool:
         return self.state in ("queued", "running") and time.time() - self.heartbeat < STALE_AFTER
 
@@ -73,7 +78,7 @@ class Job(Persistent):
             "step": self.step,
             "trigger": self.trigger,
             "since": self.since,
-            "state": self.state if self.state not in ("queued", "running") or self.active else "interrupted",
+            "state": self.shown_state,
             "created": self.created.isoformat(),
             "started": self.started.isoformat() if self.started else None,
             "ended": self.ended.isoformat() if self.ended else None,

@@ -37,9 +37,9 @@ from senaite_style_sync.browser.actions import InvalidSince
 from senaite_style_sync.browser.actions import job_url
 from senaite_style_sync.browser.actions import keep_local
 from senaite_style_sync.browser.actions import normalise_since
-from senaite_style_sync.browser.actions import start_step
 from senaite_style_sync.browser.actions import take_remote
 from senaite_style_sync.browser.actions import TAKE_CHOICES
+from senaite_style_sync.jobs.runner import start_job
 from senaite_style_sync.jobs.runner import active_job
 from senaite_style_sync.jobs.runner import JobRefused
 from senaite_style_sync.jobs.store import Job
@@ -206,7 +206,7 @@ class RemotesPost(RemotesService):
         if errors:
             return self.error(400, "BadRequest", "The request body is not valid.", errors=errors)
         try:
-            job = start_step(self.context, remote, step, TRIGGER, since=since)
+            job = start_job(self.context, remote, step, TRIGGER, since=since)
         except JobRefused as refused:
             running = active_job(self.context, remote)
             extra = {"job": job_url(self.context, running)} if running is not None else {}
