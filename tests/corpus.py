@@ -80,6 +80,7 @@ def build_corpus(site, n: int = 40, *, seed: int = 1) -> list:
         if len(pages) >= 2:
             pages[0].relatedItems = [RelationValue(intids.getId(pages[1]))]
         folders[1].manage_setLocalRoles("editor", ["Reader", "Editor"])
+        folders[1].__ac_local_roles_block__ = True
         folders[1].reindexObjectSecurity()
         if pages:
             parent = pages[0].aq_parent

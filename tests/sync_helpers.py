@@ -30,6 +30,15 @@ class SyncTestCase(unittest.TestCase):
         self.source = self.app[SOURCE_SITE_ID]
         self.source_url = f"http://{self.layer['host']}:{self.layer['port']}/{SOURCE_SITE_ID}"
 
+    def make_source_stock(self):
+        """Take the add-on's browser layer off ``source``: it serves plone.restapi only, like a
+        peer without the add-on (the functional layer undoes this after the test)."""
+        from plone.browserlayer.utils import unregister_layer
+
+        setSite(self.source)
+        unregister_layer("senaite_style_sync")
+        transaction.commit()
+
     def on_source(self):
         setSite(self.source)
         return self.source

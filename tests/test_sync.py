@@ -1,9 +1,12 @@
 """Fetch, Import and Get Updates between two real Plone sites over HTTP."""
 
+from unittest import mock
+
 import transaction
 from plone import api
 
 from senaite_style_sync.engine.local import iso
+from senaite_style_sync.peers.client import PeerClient
 from senaite_style_sync.remotes.storage import RemoteStorage
 from tests.corpus import build_corpus
 from tests.sync_helpers import checksum
@@ -15,7 +18,13 @@ def relative(site, obj) -> str:
 
 
 class TestImport(SyncTestCase):
+    """From a peer that has the add-on: objects come with their local roles from @sync-read."""
+
+    stock_peer = False
+
     def test_fetch_plans_then_import_copies_faithfully(self):
+        if self.stock_peer:
+            self.make_source_stock()
         self.on_source()
         originals = build_corpus(self.source, 40)
         transaction.commit()
@@ -25,9 +34,20 @@ class TestImport(SyncTestCase):
         self.assertEqual(fetched.plan["create"], 40)
         self.assertEqual(len(list(api.content.find(context=self.portal, portal_type="Document"))), 0)
 
-        job = self.run_step("import")
+        urls = []
+        real_request = PeerClient._request
+
+        def spy(client, method, url, **kwargs):
+            urls.append(url)
+            return real_request(client, method, url, **kwargs)
+
+        with mock.patch.object(PeerClient, "_request", spy):
+            job = self.run_step("import")
         self.assertEqual(list(job.errors), [])
         self.assertEqual(job.counts.get("created"), 40)
+        read_in_bulk = sum(url.endswith("/@sync-read") for url in urls) - 1  # the first one asks if it is served
+        self.assertEqual(read_in_bulk, 0 if self.stock_peer else 2)  # 40 objects, 25 per request
+        self.assertEqual(sum(url.endswith("/@sharing") for url in urls), 40 if self.stock_peer else 0)
         self.on_portal()
         for original in originals:
             with self.subTest(path=relative(self.source, original)):
@@ -67,9 +87,19 @@ class TestImport(SyncTestCase):
                 self.assertEqual(
                     {p: set(r) for p, r in copy.get_local_roles()}, {p: set(r) for p, r in original.get_local_roles()}
                 )
+                self.assertEqual(
+                    bool(getattr(copy.aq_base, "__ac_local_roles_block__", False)),
+                    bool(getattr(original.aq_base, "__ac_local_roles_block__", False)),
+                )
         pages = [o for o in originals if o.portal_type == "Document"]
         copy = api.content.get(UID=pages[0].UID())
         self.assertEqual([r.to_object.UID() for r in copy.relatedItems], [pages[1].UID()])
+
+
+class TestImportFromStockPeer(TestImport):
+    """From a peer with plone.restapi only: local roles come from one @sharing per object."""
+
+    stock_peer = True
 
 
 def content_serials(site) -> dict:

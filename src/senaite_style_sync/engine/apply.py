@@ -170,13 +170,21 @@ class Applier:
         entry = self.state.index[remote_uid]
         synced = self.state.synced.get(remote_uid)
         data = fetched.data
-        obj = self.local.find(remote_uid, synced, entry.portal_type)
+        if synced is None:
+            same_uid = self.local.by_uid(remote_uid)
+            obj = same_uid if same_uid is not None and same_uid.portal_type == entry.portal_type else None
+        else:
+            obj = self.local.find(remote_uid, synced)
+            same_uid = None
         token = fetched.token
         if obj is None:
             if entry.role == "update-only":
                 return "unchanged"
+            if synced is not None and synced.local_uid != remote_uid:
+                same_uid = self.local.by_uid(remote_uid)  # the copy was deleted here: its UID again, if free
             container = self.container_for(entry.path)
-            obj = self._create(container, self.rules.local_id(entry.id, entry.portal_type), entry.portal_type, remote_uid)
+            item_id = self.rules.local_id(entry.id, entry.portal_type)
+            obj = self._create(container, item_id, entry.portal_type, remote_uid if same_uid is None else None)
             outcome = "created"
         else:
             edited_here = synced is not None and self.local.changed_since_sync(obj, synced)
@@ -275,15 +283,15 @@ class Applier:
         if previous != new:
             self.state.synced[remote_uid] = new
 
-    def _create(self, container, item_id: str, portal_type: str, remote_uid: str):
+    def _create(self, container, item_id: str, portal_type: str, uid: str | None):
+        """A new object with ``uid``; None when the peer's UID is taken here by an unrelated
+        object: the copy keeps a fresh UID and the mapping (SyncedEntry.local_uid) links the two."""
         if container._getOb(item_id, None) is not None:
             raise ApplyError(f"The id {item_id!r} is already used here by another object in {container.absolute_url_path()}.")
         obj = createContent(portal_type)
         obj.id = item_id
-        if self.local.by_uid(remote_uid) is None:
-            setattr(obj, ATTRIBUTE_NAME, remote_uid)
-        # else: the UID is taken here by an unrelated object; the copy keeps its fresh UID and
-        # the mapping (SyncedEntry.local_uid) links the two.
+        if uid is not None:
+            setattr(obj, ATTRIBUTE_NAME, uid)
         container._setObject(item_id, obj, suppress_events=True)
         obj = container._getOb(item_id)
         if self.intids is not None:
@@ -376,6 +384,8 @@ class Applier:
         folder = self.site if not parent_path else self.local_object(self.state.paths.get(parent_path, ""))
         if folder is None or not hasattr(folder, "moveObjectToPosition"):
             return
+        if self._in_order(folder, ranked_uids):
+            return
         folder_path = folder.getPhysicalPath()
         wanted = [
             obj.getId()
@@ -391,6 +401,19 @@ class Applier:
         folder.modification_date = modified
         for item_id in wanted:
             self.local.index(folder._getOb(item_id), idxs=["getObjPositionInParent"])
+
+    def _in_order(self, folder, ranked_uids: list[str]) -> bool:
+        """Are the children's ids, as the peer's index names them, already in the peer's order?
+
+        Decided without loading the children: the usual case after an import in order.
+        (Should one of these ids belong to an unrelated local object, the ids of the synced
+        children are still a subsequence of an ordered sequence, so still in order.)
+        """
+        index = self.state.index
+        expected = [self.rules.local_id(index[uid].id, index[uid].portal_type) for uid in ranked_uids]
+        present = [item_id for item_id in expected if folder.hasObject(item_id)]
+        members = set(present)
+        return [item_id for item_id in folder.objectIds() if item_id in members] == present
 
     def _record_current(self, remote_uid: str, obj) -> None:
         synced = self.state.synced.get(remote_uid)

@@ -8,6 +8,7 @@ was recorded, so it continues where it stopped and never duplicates an object.
 """
 
 import os
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -36,6 +37,7 @@ from senaite_style_sync.peers.client import ListingItem
 from senaite_style_sync.peers.client import PeerClient
 from senaite_style_sync.peers.client import PeerError
 from senaite_style_sync.peers.client import READ_BATCH
+from senaite_style_sync.peers.client import SHARING_KEY
 
 
 COMMIT_EVERY = 25
@@ -147,12 +149,13 @@ class Reader:
             if isinstance(data, PeerError):
                 result[uid] = data
                 continue
+            sharing = data.pop(SHARING_KEY, None)  # not part of the content's token
             fetched = Fetched(data)
             if self.known_tokens.get(uid) == fetched.token:
                 result[uid] = fetched  # unchanged content: sharing and blobs are not needed
                 continue
             try:
-                fetched.sharing = self.client.sharing(paths[uid])
+                fetched.sharing = sharing if sharing is not None else self.client.sharing(paths[uid])
                 for name, url in blob_download_urls(data).items():
                     fetched.blob_files[name] = self.client.download(url)
             except PeerError as error:
@@ -240,27 +243,58 @@ def deleted_conflict(applier: Applier, job: Job, uid: str) -> None:
 
 
 def commit_chunk(job: Job, chunk: list[str], work, applier: Applier | None = None) -> None:
-    """Do ``work`` for each item, then commit with the job's progress; redo the chunk on a write conflict."""
-    for attempt in range(CONFLICT_RETRIES):
-        for item in chunk:
-            work(item)
-            job.done += 1
-        if applier is not None:
-            applier.flush()
-        job.heartbeat = time.time()
-        try:
-            transaction.commit()
-            return
-        except ConflictError:
+    """Do ``work`` for each item, then commit with the job's progress.
+
+    The first pass takes no savepoint per item: when an item fails, the chunk is rolled back
+    and done again carefully, with a savepoint per item, so only the failing item's error is
+    recorded. A write conflict at commit redoes the chunk.
+    """
+    conflicts = 0
+    careful.on = False
+    try:
+        while True:
+            try:
+                for item in chunk:
+                    work(item)
+                    job.done += 1
+                if applier is not None:
+                    applier.flush()
+                job.heartbeat = time.time()
+                transaction.commit()
+                return
+            except ConflictError:
+                conflicts += 1
+                if conflicts == CONFLICT_RETRIES:
+                    transaction.abort()
+                    raise
+            except RedoCarefully:
+                careful.on = True
             transaction.abort()  # also rolls the job's progress back to its last commit
             if applier is not None:
                 applier.forget()
-            if attempt == CONFLICT_RETRIES - 1:
-                raise
+    finally:
+        careful.on = True
+
+
+class RedoCarefully(Exception):
+    """An item failed in a chunk's first pass: redo the chunk with a savepoint per item."""
+
+
+# Whether guarded() takes a savepoint per item; per thread, as each job has its own.
+careful = threading.local()
+careful.on = True
 
 
 def guarded(job: Job, label: str, step: str, action) -> None:
     """Run one object's action; a failure is rolled back to a savepoint and recorded, the job goes on."""
+    if not getattr(careful, "on", True):
+        try:
+            action()
+        except ConflictError:
+            raise
+        except Exception as error:  # noqa: BLE001 -- redone with a savepoint, then recorded
+            raise RedoCarefully() from error
+        return
     savepoint = transaction.savepoint(optimistic=True)
     try:
         action()

@@ -29,6 +29,8 @@ LISTING_FIELDS = ("UID", "modified", "portal_type", "review_state", "getId")
 LISTING_BATCH = 1000
 READ_BATCH = 25
 DOWNLOAD_CHUNK = 1024 * 256
+# Where @sync-read puts an object's local roles (what @sharing would answer).
+SHARING_KEY = "@sharing"
 
 
 class PeerError(Exception):
@@ -77,6 +79,8 @@ class PeerClient:
         self.requests_made = 0
         self._count_lock = threading.Lock()
         self._base: str | None = None
+        self._sync_read: bool | None = None
+        self._probe_lock = threading.Lock()
 
     # -- plumbing ---------------------------------------------------------------
 
@@ -169,13 +173,34 @@ class PeerClient:
         params = [("is_default_page", "true"), ("metadata_fields", "UID"), ("b_size", LISTING_BATCH)]
         return {item["UID"] for item in self._search(params)}
 
-    def read_objects(self, uids: Iterable[str]) -> dict[str, dict[str, Any] | PeerError]:
-        """Full JSON (with workflow history) of each UID; a batch that fails is re-read one by one."""
-        uids = list(uids)
+    @property
+    def serves_sync_read(self) -> bool:
+        """Does the peer answer @sync-read (it has this add-on, and the user may use it)?"""
+        with self._probe_lock:  # reader threads ask at once: one of them probes
+            if self._sync_read is None:
+                try:
+                    response = self._request("GET", f"{self.url}/@sync-read")
+                    self._sync_read = response.status_code == 200 and "items" in response.json()
+                except (PeerError, ValueError, TypeError):
+                    self._sync_read = False
+            return self._sync_read
+
+    def _read_batch(self, uids: list[str]) -> list[dict[str, Any]]:
+        if self.serves_sync_read:
+            items = self.get_json(f"{self.url}/@sync-read", [("UID", uid) for uid in uids]).get("items")
+            if not isinstance(items, list) or not all(isinstance(item, dict) and "UID" in item for item in items):
+                raise PeerError("The peer's @sync-read answer has no list of objects.")
+            return items
         params: list[tuple[str, Any]] = [("fullobjects", "1"), ("expand", "workflow"), ("b_size", len(uids))]
         params += [("UID", uid) for uid in uids]
+        return list(self._search(params))
+
+    def read_objects(self, uids: Iterable[str]) -> dict[str, dict[str, Any] | PeerError]:
+        """Full JSON (with review history; with local roles under SHARING_KEY when the peer
+        serves @sync-read) of each UID; a batch that fails is re-read one by one."""
+        uids = list(uids)
         try:
-            found = {item["UID"]: item for item in self._search(params)}
+            found = {item["UID"]: item for item in self._read_batch(uids)}
         except PeerError as error:
             if len(uids) == 1:
                 return {uids[0]: error}
