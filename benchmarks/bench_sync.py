@@ -7,12 +7,16 @@ extra memory runs; ``BENCH_AGE_MINUTES`` (default 60) dates the corpus back befo
 (0: keep it fresh, inside the engine's recheck window). The run prints a table and rewrites
 ``docs/benchmarks.rst``.
 
-One run, on the two-site HTTP layer of the tests:
+One run. The peer is a process of its own (benchmarks/peer.py: the tests' layer, its WSGI
+server, the corpus on ``source`` and, for the memory runs, N/2 objects on ``sourcehalf``), as
+a peer is in a deployment; this process syncs into the layer's ``plone`` site and holds a copy
+of the same corpus on its own ``source`` for (b) and (c):
 
-(a) Fetch + Import of the corpus on ``source`` into the empty ``plone`` site;
-(b) plone.exportimport: export ``source`` to a directory, import it into a new empty site;
+(a) Fetch + Import of the peer's ``source`` into the empty ``plone`` site;
+(a') the same from the peer as a stock plone.restapi site (@search and @sharing, no @sync-read);
+(b) plone.exportimport: export the local ``source`` to a directory, import it into a new site;
 (c) a plain ``api.content.create`` loop writing the same objects into another new site;
-(d) 10 edits, 2 moves, 2 deletions on ``source``, then Get Updates;
+(d) 10 edits, 2 moves, 2 deletions on the peer (over its REST API), then Get Updates;
 (e) Get Updates again with nothing changed: it must write no content object;
 memory: tracemalloc peak of Fetch + Import for N and for N/2 objects, in sites of their own.
 
@@ -22,23 +26,26 @@ engine errors or conflicts, Get Updates counts that follow the peer's listing, n
 asserted (speed depends on the machine; for the counts see docs/benchmarks.rst).
 """
 
+import json
 import os
 import platform
 import re
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
 from datetime import datetime
 from pathlib import Path
+from unittest import mock
 
+import requests
 import transaction
 from AccessControl.SecurityManagement import newSecurityManager
 from AccessControl.SecurityManagement import noSecurityManager
 from AccessControl.User import UnrestrictedUser
-from DateTime import DateTime
 from plone import api
 from plone.app.testing import SITE_OWNER_NAME
 from plone.app.testing import SITE_OWNER_PASSWORD
@@ -59,7 +66,9 @@ from tests.corpus import build_corpus
 from tests.sync_helpers import SyncTestCase
 
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.rst"
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "benchmarks.rst"
+PEER_READY = "PEER-READY "
 BASE_PROFILES = ["plone.app.contenttypes:default", "plone.restapi:default"]
 ADDON_PROFILES = BASE_PROFILES + ["senaite_style_sync:default"]
 EDITS, MOVES, DELETES = 10, 2, 2
@@ -96,15 +105,14 @@ def content_objects(site) -> dict[str, object]:
     return found
 
 
-def listed(site, objects: bool = False) -> dict:
-    """UID -> (path in the site, modification date as listed[, object]) for the site's content."""
+def listed(site) -> dict[str, tuple[str, str]]:
+    """UID -> (path in the site, title) for the site's content."""
     prefix = "/".join(site.getPhysicalPath()) + "/"
     result = {}
     for brain in site.portal_catalog.unrestrictedSearchResults(path=prefix.rstrip("/")):
         path = brain.getPath()
         if path.startswith(prefix):
-            entry = (path[len(prefix) :], str(brain.modified))
-            result[brain.UID] = entry + (brain._unrestrictedGetObject(),) if objects else entry
+            result[brain.UID] = (path[len(prefix) :], brain._unrestrictedGetObject().title)
     return result
 
 
@@ -163,6 +171,65 @@ def maxrss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+class PeerProcess:
+    """The peer's sites, served by benchmarks.peer in a process of its own; read and changed over HTTP."""
+
+    def __init__(self, n: int, half: int, age_minutes: int) -> None:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.peer", str(n), str(half), str(age_minutes)],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.base = ""
+        self.http = requests.Session()
+        self.http.auth = (SITE_OWNER_NAME, SITE_OWNER_PASSWORD)
+        self.http.headers["Accept"] = "application/json"
+
+    def wait_ready(self) -> None:
+        for line in self.process.stdout:
+            if line.startswith(PEER_READY):
+                info = json.loads(line[len(PEER_READY) :])
+                self.base = f"http://{info['host']}:{info['port']}"
+                return
+        raise RuntimeError(f"The peer process ended (exit code {self.process.wait()}) before serving.")
+
+    def stop(self) -> None:
+        self.process.stdin.close()
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process.stdout.close()
+        self.http.close()
+
+    def url(self, site_id: str, path: str = "") -> str:
+        return f"{self.base}/{site_id}/{path}" if path else f"{self.base}/{site_id}"
+
+    def listing(self, site_id: str) -> dict[str, tuple[str, str, str]]:
+        """UID -> (path in the site, modified, title) of the site's content, from its catalog."""
+        prefix = self.url(site_id) + "/"
+        params = [("b_size", 1000)] + [("metadata_fields", name) for name in ("UID", "modified", "Title")]
+        page = self.http.get(f"{self.url(site_id)}/@search", params=params, timeout=60).json()
+        result = {}
+        while True:
+            for item in page["items"]:
+                if item["@id"].startswith(prefix):
+                    result[item["UID"]] = (item["@id"][len(prefix) :], item["modified"], item["Title"])
+            if not (page.get("batching") or {}).get("next"):
+                return result
+            page = self.http.get(page["batching"]["next"], timeout=60).json()
+
+    def change(self, method: str, url: str, body: dict | None = None) -> None:
+        response = self.http.request(method, url, json=body, timeout=60)
+        if response.status_code >= 300:
+            raise RuntimeError(f"{method} {url} answered {response.status_code}: {response.text[:200]}")
+
+
 class BenchSync(SyncTestCase):
     def setUp(self):
         super().setUp()
@@ -178,8 +245,11 @@ class BenchSync(SyncTestCase):
         self.results: dict = {}
         self.problems: list[str] = []
         self.notes: list[str] = []
+        self.peer: PeerProcess | None = None
 
     def tearDown(self):
+        if self.peer is not None:
+            self.peer.stop()
         self.db.setCacheSize(self.layer_cache_size)
         noSecurityManager()
         setSite(None)
@@ -202,13 +272,11 @@ class BenchSync(SyncTestCase):
         setSite(site)
         return site
 
-    def url(self, site_id: str) -> str:
-        return f"http://{self.layer['host']}:{self.layer['port']}/{site_id}"
-
     def add_remote(self, site, name: str, source_id: str):
         setSite(site)
         create_remote(
-            site, {"name": name, "url": self.url(source_id), "username": SITE_OWNER_NAME, "password": SITE_OWNER_PASSWORD}
+            site,
+            {"name": name, "url": self.peer.url(source_id), "username": SITE_OWNER_NAME, "password": SITE_OWNER_PASSWORD},
         )
         transaction.commit()
 
@@ -229,7 +297,9 @@ class BenchSync(SyncTestCase):
 
         def tallied(client, method, url, **kwargs):
             params = str(kwargs.get("params") or "")
-            if url.endswith("/@search"):
+            if url.endswith("/@sync-read"):
+                kind = "object reads"
+            elif url.endswith("/@search"):
                 kind = "object reads" if "fullobjects" in params else "listing"
             elif url.endswith("/@sharing"):
                 kind = "@sharing"
@@ -291,14 +361,16 @@ class BenchSync(SyncTestCase):
         r = self.results
         r["n"] = n
         r["load_start"] = load_average()
+        # The peer builds its corpora while this process builds its copy, on the other core.
+        self.peer = PeerProcess(n, max(n // 2, 10) if self.memory else 0, self.age_minutes)
         setSite(self.source)
         started = time.perf_counter()
         corpus = build_corpus(self.source, n)
         transaction.commit()
+        self.peer.wait_ready()
+        self.source_url = self.peer.url("source")
         r["corpus_seconds"] = time.perf_counter() - started
         r["age_minutes"] = self.age_minutes
-        if self.age_minutes:
-            self.age(corpus, self.age_minutes)
         r["corpus_types"] = {}
         for obj in corpus:
             r["corpus_types"][obj.portal_type] = r["corpus_types"].get(obj.portal_type, 0) + 1
@@ -310,7 +382,8 @@ class BenchSync(SyncTestCase):
 
         self.progress(f"corpus of {n} objects built in {r['corpus_seconds']:.1f} s")
         for label, phase in (
-            ("(a) Fetch + Import", lambda: self.phase_sync(corpus)),
+            ("(a) Fetch + Import", self.phase_sync),
+            ("(a') from a stock peer", self.phase_stock_peer),
             ("(b) plone.exportimport", self.phase_exportimport),
             ("(c) create loop", lambda: self.phase_create_loop(corpus)),
             ("memory runs", self.phase_memory if self.memory else None),
@@ -331,22 +404,9 @@ class BenchSync(SyncTestCase):
         print(f"\nWrote {DOC}")
         self.assertEqual(self.problems, [], "\n".join(self.problems + self.notes))
 
-    def age(self, corpus, minutes: int) -> None:
-        """Date the corpus ``minutes`` back, as content on a live site is: edited earlier, not just now.
-
-        Get Updates re-reads ("rechecks") every object modified less than the engine's overlap
-        window before the last sync; a corpus made seconds before the sync would all be rechecked.
-        """
-        past = DateTime() - minutes / (24 * 60)
-        for obj in corpus:
-            obj.creation_date = past
-            obj.modification_date = past
-            obj.reindexObject(idxs=["created", "modified"])  # named indexes: no new modification date
-        transaction.commit()
-
     # (a) ---------------------------------------------------------------------------------
 
-    def phase_sync(self, corpus):
+    def phase_sync(self):
         r = self.results
         self.make_remote()
         rss_before = maxrss_mib()
@@ -360,6 +420,7 @@ class BenchSync(SyncTestCase):
         r["a_seconds"] = fetch_seconds + import_seconds
         r["a_rate"] = self.n / r["a_seconds"]
         r["a_requests"] = fetch.counts.get("requests", 0) + job.counts.get("requests", 0)
+        r["a_request_kinds"] = dict(self.request_kinds)
         r["a_counts"] = self.sync_counts(job)
         r["a_maxrss_growth_mib"] = maxrss_mib() - rss_before
         self.record_errors("(a) fetch", fetch)
@@ -370,6 +431,25 @@ class BenchSync(SyncTestCase):
         self.check(copied == self.n, f"(a) the destination catalog lists {copied} objects, not {self.n}")
         self.sync_health("(a)")
         self.mirror_check("(a)")
+
+    def phase_stock_peer(self):
+        """(a) again, into a new site, reading the peer as a site without the add-on is read."""
+        r = self.results
+        site = self.new_site("fromstock", ADDON_PROFILES)
+        self.add_remote(site, "stock", "source")
+        transaction.commit()
+        # The peer's @search, @sharing and blob downloads are plone.restapi's own: not asking
+        # for @sync-read is all it takes to read it as a stock peer.
+        with mock.patch.object(PeerClient, "serves_sync_read", property(lambda client: False)):
+            fetch, fetch_seconds = self.step(site, "stock", "fetch")
+            job, import_seconds = self.step(site, "stock", "import")
+        r["a2_seconds"] = fetch_seconds + import_seconds
+        r["a2_rate"] = self.n / r["a2_seconds"]
+        r["a2_requests"] = fetch.counts.get("requests", 0) + job.counts.get("requests", 0)
+        r["a2_request_kinds"] = dict(self.request_kinds)
+        self.record_errors("(a') fetch", fetch)
+        self.record_errors("(a') import", job)
+        self.check(job.counts.get("created") == self.n, f"(a') created {job.counts.get('created')} of {self.n} objects")
 
     # (b) ---------------------------------------------------------------------------------
 
@@ -499,9 +579,6 @@ class BenchSync(SyncTestCase):
         half = max(self.n // 2, 10)
         peak_full, _seconds, job = self.measured_sync("memfull", "source")
         self.check(job.counts.get("created") == self.n, f"(memory) created {job.counts.get('created')} of {self.n}")
-        source_half = self.new_site("sourcehalf")
-        build_corpus(source_half, half, seed=2)
-        transaction.commit()
         peak_half, _seconds, job = self.measured_sync("memhalf", "sourcehalf")
         self.check(job.counts.get("created") == half, f"(memory) created {job.counts.get('created')} of {half}")
         r["mem_half_n"] = half
@@ -530,24 +607,22 @@ class BenchSync(SyncTestCase):
         edits = [obj for obj in candidates if obj.UID() not in taken]
         edits = edits[:: max(len(edits) // EDITS, 1)][:EDITS]
         target_folder = corpus[0]  # folder-0
-        peer_before = listed(self.source)
+        # The local copy of the corpus chose the objects; the peer's have the same paths.
+        peer = self.peer
+        peer_before = {uid: (path, modified) for uid, (path, modified, _title) in peer.listing("source").items()}
         for number, obj in enumerate(edits):
-            obj.title = f"{obj.title} (edited {number})"
-            obj.reindexObject()  # reindexing all indexes also sets the modification date
-            transaction.commit()
+            peer.change("PATCH", peer.url("source", relative(self.source, obj)), {"title": f"{obj.title} (edited {number})"})
         for obj in moves:
             if obj.aq_parent.getPhysicalPath() == target_folder.getPhysicalPath():
                 target = corpus[1]
             else:
                 target = target_folder
-            api.content.move(source=obj, target=target)
-            transaction.commit()
+            source_url = peer.url("source", relative(self.source, obj))
+            peer.change("POST", f"{peer.url('source', relative(self.source, target))}/@move", {"source": [source_url]})
         for obj in deletes:
-            api.content.delete(obj=obj, check_linkintegrity=False)
-            transaction.commit()
+            peer.change("DELETE", peer.url("source", relative(self.source, obj)))
         r["d_changed"] = {"edited": len(edits), "moved": len(moves), "deleted": len(deletes)}
-        setSite(self.source)
-        peer_after = listed(self.source)
+        peer_after = {uid: (path, modified) for uid, (path, modified, _title) in peer.listing("source").items()}
         redated = {uid for uid in peer_after if uid in peer_before and peer_after[uid][1] != peer_before[uid][1]}
         relocated_there = {uid for uid in peer_after if uid in peer_before and peer_after[uid][0] != peer_before[uid][0]}
         gone = set(peer_before) - set(peer_after)
@@ -601,12 +676,9 @@ class BenchSync(SyncTestCase):
 
     def mirror_check(self, label: str) -> None:
         """Every object of the peer is here at the same path with the same title; none other."""
-        setSite(self.source)
-        peer = {uid: (path, obj.title) for uid, (path, _modified, obj) in listed(self.source, objects=True).items()}
+        peer = {uid: (path, title) for uid, (path, _modified, title) in self.peer.listing("source").items()}
         setSite(self.portal)
-        here = {}
-        for uid, (path, _modified, obj) in listed(self.portal, objects=True).items():
-            here[uid] = (path, obj.title)
+        here = listed(self.portal)
         wrong = [f"{path}: here {here.get(uid)}" for uid, (path, title) in peer.items() if here.get(uid) != (path, title)]
         extra = sorted(here[uid][0] for uid in set(here) - set(peer))
         self.results[f"{label}_mirror_wrong"] = len(wrong) + len(extra)
@@ -650,9 +722,15 @@ class BenchSync(SyncTestCase):
             ("    Fetch / Import", f"{r['a_fetch_seconds']:.1f} s / {r['a_import_seconds']:.1f} s, {r['a_requests']} requests"),
             (
                 "    CPU during Import",
-                f"{r['a_import_cpu_process']:.1f} s in all, {r['a_import_cpu_writer']:.1f} s of it the writer's;"
-                " the rest is the peer serving and the readers",
+                f"{r['a_import_cpu_process']:.1f} s in this process, {r['a_import_cpu_writer']:.1f} s of it the"
+                " writer's, the rest the reader threads'",
             ),
+            ("    requests", kinds_text(r["a_request_kinds"])),
+            (
+                "(a') the same from a stock peer",
+                f"{r['a2_seconds']:.1f} s, {r['a2_rate']:.1f} objects/s, {r['a2_requests']} requests",
+            ),
+            ("    requests", kinds_text(r["a2_request_kinds"])),
         ]
         if "b_rate" in r:
             rows += [
@@ -663,7 +741,10 @@ class BenchSync(SyncTestCase):
             rows.append(("(b) plone.exportimport", f"not measured: {r.get('b_error')}"))
         rows += [("(c) api.content.create loop", f"{r['c_seconds']:.1f} s, {r['c_rate']:.1f} objects/s")]
         if "b_rate" in r:
-            rows.append(("(a) / (b)", f"{r['a_rate'] / r['b_rate']:.2f} times as fast (target: at least {TARGET_SPEEDUP:g})"))
+            rows += [
+                ("(a) / (b)", f"{r['a_rate'] / r['b_rate']:.2f} times as fast (target: at least {TARGET_SPEEDUP:g})"),
+                ("(a') / (b)", f"{r['a2_rate'] / r['b_rate']:.2f} times as fast"),
+            ]
         rows += [
             ("(a) / (c)", f"{r['a_rate'] / r['c_rate']:.2f} times as fast"),
             ("(d) Get Updates after 10 edits, 2 moves, 2 deletes", f"{r['d_seconds']:.2f} s, {r['d_requests']} requests"),
@@ -730,16 +811,19 @@ class BenchSync(SyncTestCase):
             "Set-up",
             "------",
             "",
-            "Both Plone sites live in one Zope process of the test layer: the peer ``source``",
-            "is served over real HTTP by the layer's WSGI server thread, and the sync job runs",
-            "in the test thread, so the peer's serialization and the sync's writes share the",
-            "same CPU cores and ZODB (an in-memory storage with a temporary blob directory).",
-            f"The ZODB cache is set to {CACHE_SIZE} objects per connection for the run, as in the",
-            f"instance's ``zope.conf`` (the test layer's database has {self.layer_cache_size}).",
+            "The peer is a Zope process of its own, as in a deployment (``benchmarks/peer.py``:",
+            "the tests' layer with its WSGI server and the add-on installed). The sync runs in",
+            "the benchmark's process, in the test layer's ``plone`` site, so peer and sync each",
+            "have a core. Both use the test layer's ZODB (an in-memory storage with a temporary",
+            f"blob directory). The sync's ZODB cache is set to {CACHE_SIZE} objects per connection,",
+            "as in the instance's ``zope.conf`` (the test layer's database has",
+            f"{self.layer_cache_size}).",
             "",
-            f"Corpus on ``source``: {r['n']} objects ({types}), {r['corpus_published']} published,",
+            f"Corpus on the peer's ``source``: {r['n']} objects ({types}), {r['corpus_published']} published,",
             f"{r['corpus_blob_mib']:.1f} MiB of images and files (10 bytes to 200 kB each), rich",
-            "text with links, a relation, local roles and a default page.",
+            "text with links, a relation, local roles (one folder blocks inheritance) and a",
+            "default page. The benchmark's process builds the same corpus (same generator and",
+            "seed, so same paths and content) on its own ``source`` for (b) and (c).",
             "",
         ]
         if r["age_minutes"]:
@@ -760,7 +844,13 @@ class BenchSync(SyncTestCase):
             ]
         lines += [
             "(a)",
-            "  Fetch then Import into the empty ``plone`` site, over HTTP.",
+            "  Fetch then Import into the empty ``plone`` site, over HTTP. The peer has the",
+            "  add-on, so objects, review history and local roles come in batches from its",
+            "  ``@sync-read`` endpoint.",
+            "(a')",
+            "  The same into another new site, reading the peer as a site without the add-on",
+            "  is read: ``@search?fullobjects&expand=workflow`` batches, one ``@sharing`` per",
+            "  object, blob downloads.",
             "(b)",
             "  plone.exportimport: export ``source`` into a temporary directory with",
             "  ``get_exporter(site).export_site(path)``, then ``get_importer(new_site).import_site(path)``",
@@ -770,8 +860,8 @@ class BenchSync(SyncTestCase):
             "  title, text, image and file data, event dates, published state) into another",
             f"  new site, committing every {COMMIT_EVERY} objects as the sync does: the local write limit.",
             "(d)",
-            f"  On ``source``: {EDITS} title edits, {MOVES} moves, {DELETES} deletions, each committed; then",
-            "  Get Updates.",
+            f"  On the peer, over its REST API: {EDITS} title edits (PATCH), {MOVES} moves (@move),",
+            f"  {DELETES} deletions (DELETE); then Get Updates.",
             "(e)",
             "  Get Updates again with nothing changed; the ``_p_serial`` and ``modified()`` of",
             "  every content object of ``plone`` are compared before and after.",
@@ -800,6 +890,11 @@ class BenchSync(SyncTestCase):
         if speedup is not None:
             met = "met" if speedup >= TARGET_SPEEDUP else "NOT met"
             verdicts.append(f"* (a) is {speedup:.2f} times as fast as (b): target {met}.")
+            verdicts.append(
+                f"* (a') is {r['a2_rate'] / r['b_rate']:.2f} times as fast as (b): a peer without the add-on"
+                " answers one @sharing request per object and computes each object's workflow"
+                " transitions for ``expand=workflow``."
+            )
         else:
             verdicts.append(f"* (b) could not be measured: {r.get('b_error')}")
         listing = sum(r["e_request_kinds"].get(kind, 0) for kind in ("listing", "site"))
@@ -814,7 +909,7 @@ class BenchSync(SyncTestCase):
         if not r["d_literal_met"]:
             verdicts.append(
                 f"* The counts are not {EDITS} updated, {MOVES} moved, {DELETES} deleted: on the Plone peer,"
-                " ``api.content.move`` gives the moved object and its old and new folders a new modification"
+                " a move (``@move``) gives the moved object and its old and new folders a new modification"
                 " date (the catalog's reindex after the move, and the folders' modified event), and"
                 " deleting an object gives its folder one. Besides the edited objects, the peer's listing"
                 " therefore shows these changed:"
@@ -842,15 +937,15 @@ class BenchSync(SyncTestCase):
             "",
             "Times are wall-clock (``time.perf_counter``) around each step, commits included;",
             "objects per second is N divided by that time. (a) includes the peer's side of",
-            "every request. (b) is the export and the import added together. Requests are",
+            "every request, served by the other process. (b) is the export and the import added together. Requests are",
             "the peer client's own count (``job.counts[\"requests\"]``), retries included.",
             "",
             "Memory: ``tracemalloc`` slows Python down, so (a) is timed without it; the peak",
             "is taken from two further Fetch + Import runs into new sites of their own, one",
             "of N objects and one of N/2 (from a second peer site), both traced. The traced",
-            "peak covers every thread of the process, the peer's request handling and the",
-            "ZODB caches included; a ratio near 1 means memory does not grow with N. The",
-            "maximum resident set size is the whole process's, from ``resource.getrusage``.",
+            "peak covers every thread of the benchmark's process (the peer's is not traced),",
+            "the ZODB caches included; a ratio near 1 means memory does not grow with N. The",
+            "maximum resident set size is the benchmark process's, from ``resource.getrusage``.",
         ]
         if r.get("b_zcml_loaded"):
             lines += [

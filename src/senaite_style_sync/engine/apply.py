@@ -202,7 +202,7 @@ class Applier:
                 return "conflict"
             outcome = "updated"
 
-        _changed, relations = write_fields(
+        relations = write_fields(
             obj, data, self.request, portable=self.portable, blob_files=fetched.blob_files
         )
         # Only relations to set, or to clear, need the second pass.
@@ -219,7 +219,7 @@ class Applier:
             self._set_owner(obj, data.get("creators") or [])
         if entry.portal_type in self.rules.readonly:
             lock(obj)
-        elif is_locked(obj):
+        elif outcome == "updated" and is_locked(obj):
             unlock(obj)  # its type is no longer read-only for this remote
         self._set_dates(obj, data)
         self._record(remote_uid, obj, entry, token)

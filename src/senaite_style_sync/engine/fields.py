@@ -38,19 +38,12 @@ def is_relation(field) -> bool:
     )
 
 
-def set_field(obj, field, value: Any) -> bool:
-    """Set one field through its data manager; returns whether the value changed."""
+def set_field(obj, field, value: Any) -> None:
+    """Set one field through its data manager (the object is being written anyway: an equal
+    value is not worth reading the old one first)."""
     manager = queryMultiAdapter((obj, field), IDataManager)
-    if manager is None:
-        return False
-    try:
-        current = manager.query()
-    except Exception:  # noqa: BLE001 -- an unreadable old value is simply replaced
-        current = None
-    if current == value:
-        return False
-    manager.set(value)
-    return True
+    if manager is not None:
+        manager.set(value)
 
 
 def write_fields(
@@ -60,12 +53,11 @@ def write_fields(
     *,
     portable: Callable[[str], str],
     blob_files: dict[str, str],
-) -> tuple[bool, dict[str, list[str]]]:
+) -> dict[str, list[str]]:
     """Write every schema field present in ``data``.
 
-    Returns (changed, relations): relations maps field names to the peer URLs of their targets.
+    Returns the relations: field names mapped to the peer URLs of their targets.
     """
-    changed = False
     relations: dict[str, list[str]] = {}
     for name, field in schema_fields(obj):
         if name not in data or name in SET_APART or field.readonly:
@@ -76,7 +68,7 @@ def write_fields(
             relations[name] = [item["@id"] for item in items if isinstance(item, dict) and item.get("@id")]
             continue
         if INamedField.providedBy(field):
-            changed |= _write_blob(obj, field, value, blob_files.get(name))
+            _write_blob(obj, field, value, blob_files.get(name))
             continue
         if IRichText.providedBy(field):
             if value:
@@ -86,20 +78,21 @@ def write_fields(
                     outputMimeType=field.output_mime_type,
                     encoding=value.get("encoding") or "utf-8",
                 )
-            changed |= set_field(obj, field, value or None)
+            set_field(obj, field, value or None)
             continue
         deserializer = queryMultiAdapter((field, obj, request), IFieldDeserializer)
         if deserializer is None:
             continue
-        changed |= set_field(obj, field, deserializer(value))
-    return changed, relations
+        set_field(obj, field, deserializer(value))
+    return relations
 
 
-def _write_blob(obj, field, value: Any, path: str | None) -> bool:
+def _write_blob(obj, field, value: Any, path: str | None) -> None:
     if not value:
-        return set_field(obj, field, None)
+        set_field(obj, field, None)
+        return
     if path is None:
-        return False
+        return
     factory = field._type
     # The blob storage consumes (moves) the file it is given: hand it a link, so the
     # download stays for a redo of the same write.
@@ -117,4 +110,3 @@ def _write_blob(obj, field, value: Any, path: str | None) -> bool:
     if os.path.exists(handed):  # not consumed (small data is copied into the blob)
         os.unlink(handed)
     queryMultiAdapter((obj, field), IDataManager).set(blob)
-    return True

@@ -1,5 +1,6 @@
 """The local side: find synced objects by UID, tell local edits from the sync's own writes."""
 
+from Products.CMFCore.indexing import processQueue
 from Products.CMFCore.utils import getToolByName
 
 from senaite_style_sync.state.sync_state import SyncedEntry
@@ -22,8 +23,11 @@ class LocalSite:
         self.catalog = getToolByName(site, "portal_catalog")
 
     def by_uid(self, uid: str):
-        brains = self.catalog.unrestrictedSearchResults(UID=uid)
-        return brains[0]._unrestrictedGetObject() if brains else None
+        # Straight from the UID index (value -> record id), as a catalog search would find it,
+        # without a query plan and brains: the writer asks this once or twice per object.
+        processQueue()  # pending (re)indexing first, as a search does
+        rid = self.catalog._catalog.getIndex("UID")._index.get(uid)
+        return None if rid is None else self.site.unrestrictedTraverse(self.catalog.getpath(rid), None)
 
     def find(self, remote_uid: str, synced: SyncedEntry | None, portal_type: str | None = None):
         """The local copy of ``remote_uid``: by the recorded mapping, else by the same UID and type."""

@@ -43,6 +43,7 @@ from senaite_style_sync.peers.client import SHARING_KEY
 COMMIT_EVERY = 25
 LISTING_HEARTBEAT = 5000
 READERS = 4
+FIRST_BATCH = 5
 CONFLICT_RETRIES = 3
 
 
@@ -132,6 +133,17 @@ def fetch(remote, job: Job, client: PeerClient, local: LocalSite) -> None:
 # -- Import ------------------------------------------------------------------------
 
 
+def read_chunks(uids: list[str]) -> list[list[str]]:
+    """Batches of READ_BATCH, the first ones smaller: the writer starts while the peer serves the rest."""
+    chunks = []
+    size = FIRST_BATCH
+    while uids:
+        chunks.append(uids[:size])
+        uids = uids[size:]
+        size = min(size * 2, READ_BATCH)
+    return chunks
+
+
 class Reader:
     """Reads batches of objects (JSON, @sharing, blobs) in a thread pool, a few batches ahead."""
 
@@ -166,7 +178,7 @@ class Reader:
         return result
 
     def batches(self, uids: list[str]) -> Iterator[tuple[list[str], dict[str, Fetched | PeerError]]]:
-        chunks = [uids[i : i + READ_BATCH] for i in range(0, len(uids), READ_BATCH)]
+        chunks = read_chunks(uids)
         futures: list[Future] = [self.pool.submit(self.read, chunk) for chunk in chunks[:READERS]]
         for number, chunk in enumerate(chunks):
             result = futures[number].result()
