@@ -3,22 +3,32 @@
 ``python -m benchmarks.peer N HALF AGE_MINUTES`` sets up the tests' two-site layer (the add-on
 installed on ``source``), builds the corpus of N objects on ``source`` and, when HALF > 0, one of
 HALF objects on a new site ``sourcehalf``; dates both AGE_MINUTES back; prints one JSON line
-``{"host": ..., "port": ...}``; then serves until its standard input is closed.
+``PEER-READY {"host": ..., "port": ...}`` once warmed up (see ``warm_up``); then serves
+until its standard input is closed.
 """
 
 import json
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
+import requests
 import transaction
 from AccessControl.SecurityManagement import newSecurityManager
 from AccessControl.User import UnrestrictedUser
 from DateTime import DateTime
+from plone.app.testing import SITE_OWNER_NAME
+from plone.app.testing import SITE_OWNER_PASSWORD
 from Products.CMFPlone.factory import addPloneSite
 from zope.component.hooks import setSite
 
 from senaite_style_sync.testing import SOURCE_SITE_ID
 from senaite_style_sync.testing import SYNC_FUNCTIONAL_TESTING
 from tests.corpus import build_corpus
+
+
+# The server layer's waitress serves with 4 threads; the warm-up reads these top-level objects.
+WARM_UP_THREADS = 4
+WARM_UP_OBJECTS = 5
 
 
 def set_up(layer, done: list) -> None:
@@ -49,7 +59,8 @@ def main(n: int, half: int, age_minutes: int) -> None:
     sites = [(app[SOURCE_SITE_ID], n, 1)]
     if half:
         setSite(None)
-        addPloneSite(app, "sourcehalf", extension_ids=["plone.app.contenttypes:default", "plone.restapi:default", "senaite_style_sync:default"])
+        profiles = ["plone.app.contenttypes:default", "plone.restapi:default", "senaite_style_sync:default"]
+        addPloneSite(app, "sourcehalf", extension_ids=profiles)
         sites.append((app["sourcehalf"], half, 2))
     for site, count, seed in sites:
         setSite(site)
@@ -60,8 +71,32 @@ def main(n: int, half: int, age_minutes: int) -> None:
             transaction.commit()
     setSite(None)
     server = SYNC_FUNCTIONAL_TESTING
+    base = f"http://{server['host']}:{server['port']}/{SOURCE_SITE_ID}"
+    warm_up(base, [obj.UID() for obj in app[SOURCE_SITE_ID].objectValues()][:WARM_UP_OBJECTS])
     print("PEER-READY " + json.dumps({"host": server["host"], "port": server["port"]}), flush=True)
     sys.stdin.read()
+
+
+def warm_up(base: str, uids: list[str]) -> None:
+    """A few reads on every server thread at once, as a peer in service has had: its ZODB
+    connections hold the site, tools and catalog, not the objects the benchmark reads."""
+    session = requests.Session()
+    session.auth = (SITE_OWNER_NAME, SITE_OWNER_PASSWORD)
+    session.headers["Accept"] = "application/json"
+    reads = [
+        (base, None),
+        (f"{base}/@search", [("b_size", 10), ("metadata_fields", "UID")]),
+        (f"{base}/@sync-read", [("UID", uid) for uid in uids]),
+        (f"{base}/@search", [("fullobjects", "1"), ("expand", "workflow")] + [("UID", uid) for uid in uids]),
+    ]
+
+    def read_all(_number: int) -> None:
+        for url, params in reads:
+            session.get(url, params=params, timeout=60).raise_for_status()
+
+    with ThreadPoolExecutor(WARM_UP_THREADS) as pool:
+        list(pool.map(read_all, range(WARM_UP_THREADS * 2)))
+    session.close()
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """Fetch, Import and Get Updates between two real Plone sites over HTTP."""
 
+import re
 from unittest import mock
 
 import transaction
 from plone import api
+from plone.app.linkintegrity.utils import getOutgoingLinks
 
 from senaite_style_sync.engine.local import iso
 from senaite_style_sync.jobs.steps import read_chunks
@@ -73,6 +75,12 @@ class TestImport(SyncTestCase):
                 if original.portal_type == "Document":
                     self.assertIn("resolveuid/", copy.text.raw)
                     self.assertIn("&lt;b&gt;", copy.text.raw)
+                # Link integrity knows what each copy links to (UIDs are kept: the same as in the text).
+                text = copy.text.raw if original.portal_type == "Document" else ""
+                self.assertEqual(
+                    sorted(link.to_object.UID() for link in getOutgoingLinks(copy)),
+                    sorted(set(re.findall(r"resolveuid/([0-9a-f]{32})", text))),
+                )
                 if original.portal_type == "Event":
                     self.assertEqual(copy.start, original.start)
                     self.assertEqual(copy.end, original.end)

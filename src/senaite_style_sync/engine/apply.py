@@ -7,6 +7,7 @@ each object once, last, so nothing it writes bumps the modification date.
 
 import hashlib
 import json
+import re
 from contextlib import contextmanager
 from functools import cached_property
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from Acquisition import aq_base
 from DateTime import DateTime
 from plone import api
 from plone.app.linkintegrity.handlers import modifiedContent
+from plone.app.linkintegrity.interfaces import IRetriever
 from plone.dexterity.utils import createContent
 from plone.restapi.interfaces import ISerializeToJson
 from plone.uuid.interfaces import ATTRIBUTE_NAME
@@ -44,6 +46,10 @@ from senaite_style_sync.state.sync_state import SyncedEntry
 from senaite_style_sync.state.sync_state import SyncState
 
 
+RESOLVEUID = re.compile(r"resolveuid/([^/?#]+)")
+# In SyncState.pending_relations: the object's link-integrity references are to be made again.
+LINKS = "@links"
+
 # Parts of the peer's JSON that say nothing about the object itself.
 VOLATILE = frozenset({"@components", "lock", "next_item", "previous_item", "parent", "items", "items_total", "batching"})
 
@@ -58,6 +64,13 @@ def kept_dates(*containers):
         if container.modification_date != date:
             container.modification_date = date
             container.reindexObject(idxs=["modified"])
+
+
+def link_uids(obj) -> set[str]:
+    """UIDs the object links to (``resolveuid`` links, as plone.app.linkintegrity reads them)."""
+    retriever = IRetriever(obj, None)
+    links = retriever.retrieveLinks() if retriever is not None else ()
+    return {uid for link in links for uid in RESOLVEUID.findall(link)}
 
 
 class ApplyError(Exception):
@@ -109,7 +122,8 @@ class Applier:
         self._containers: dict[str, Any] = {}  # peer path -> local container, until something moves
         # Written objects wait here to be catalogued once, just before the chunk commits:
         # a savepoint per object would otherwise pickle the catalog's buckets again and again.
-        self._to_index: list[tuple[Any, bool]] = []
+        # (remote UID, object, security changed, created)
+        self._to_index: list[tuple[str, Any, bool, bool]] = []
 
     def forget(self) -> None:
         """Drop what is cached from the current transaction (it was aborted)."""
@@ -122,8 +136,15 @@ class Applier:
         ``keep`` leaves them listed, to be catalogued again at the chunk's end: for a flush
         inside one object's write, which a failure of that object would roll back.
         """
-        for obj, security_changed in self._to_index:
-            modifiedContent(obj, None)
+        for remote_uid, obj, security_changed, created in self._to_index:
+            links = link_uids(obj)
+            if links or not created:  # a new object without links has no references to update
+                modifiedContent(obj, None)
+            if any(self.local.by_uid(uid) is None for uid in links):
+                # A link to an object not written yet: link integrity would take the folder for
+                # it. Its references are made again in the second pass, once all are here.
+                pending = dict(self.state.pending_relations.get(remote_uid) or {})
+                self.state.pending_relations[remote_uid] = pending | {LINKS: []}
             self.local.index(obj)
             if security_changed:
                 obj.reindexObjectSecurity()
@@ -223,7 +244,7 @@ class Applier:
             unlock(obj)  # its type is no longer read-only for this remote
         self._set_dates(obj, data)
         self._record(remote_uid, obj, entry, token)
-        self._to_index.append((obj, security_changed and outcome == "updated"))
+        self._to_index.append((remote_uid, obj, security_changed and outcome == "updated", outcome == "created"))
         if obj.isPrincipiaFolderish:
             # Not in the catalog before the flush: children written in the same chunk find it here.
             self._containers[entry.path] = obj
@@ -233,7 +254,7 @@ class Applier:
         entry = self.state.index[remote_uid]
         synced = self.state.synced[remote_uid]
         obj = self._relocate(self.local.find(remote_uid, synced), entry.path, entry.portal_type)
-        self._to_index.append((obj, False))
+        self._to_index.append((remote_uid, obj, False, False))
         self._record(remote_uid, obj, entry, synced.token)
         return "moved"
 
@@ -349,7 +370,7 @@ class Applier:
         for name, urls in relations.items():
             field_ = fields.get(name)
             if field_ is None or not is_relation(field_):
-                continue
+                continue  # LINKS, or a field the object no longer has
             targets = []
             for url in urls:
                 path = url[len(self.peer_base) + 1 :] if url.startswith(self.peer_base + "/") else None
@@ -363,6 +384,8 @@ class Applier:
                 # plone.app.relationfield's data manager takes target objects and makes the RelationValues.
                 set_field(obj, field_, targets if hasattr(field_, "value_type") else (targets[0] if targets else None))
         updateRelations(obj, None)
+        if LINKS in relations:
+            modifiedContent(obj, None)
         del self.state.pending_relations[remote_uid]
         synced = self.state.synced.get(remote_uid)
         if synced is not None:

@@ -180,8 +180,9 @@ class PeerClient:
             if self._sync_read is None:
                 try:
                     response = self._request("GET", f"{self.url}/@sync-read")
-                    self._sync_read = response.status_code == 200 and "items" in response.json()
-                except (PeerError, ValueError, TypeError):
+                    answer = response.json() if response.status_code == 200 else None
+                    self._sync_read = isinstance(answer, dict) and "items" in answer
+                except (PeerError, ValueError):
                     self._sync_read = False
             return self._sync_read
 
