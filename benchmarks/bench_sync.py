@@ -861,7 +861,13 @@ class BenchSync(SyncTestCase):
             "have a core. Both use the test layer's ZODB (an in-memory storage with a temporary",
             f"blob directory). The sync's ZODB cache is set to {CACHE_SIZE} objects per connection,",
             "as in the instance's ``zope.conf`` (the test layer's database has",
-            f"{self.layer_cache_size}).",
+            f"{self.layer_cache_size}). Each step runs the job's own body (``run_job``: its own",
+            "ZODB connection, request and system user) in the benchmark's thread.",
+            "",
+            "Before it reports ready, the peer answers a few reads on each of its four server",
+            "threads (its site, a listing, ``@sync-read`` and ``@search?fullobjects`` of five",
+            "objects), as a peer in service has: its connections hold the site, its tools and",
+            "catalog, not the objects the benchmark reads.",
             "",
             f"Corpus on the peer's ``source``: {r['n']} objects ({types}), {r['corpus_published']} published,",
             f"{r['corpus_blob_mib']:.1f} MiB of images and files (10 bytes to 200 kB each), rich",
@@ -947,8 +953,8 @@ class BenchSync(SyncTestCase):
             f" {EDITS} edits, {MOVES} moves and {DELETES} deletions on the peer, which it counted as"
             f" {r['d_counts']['updated']} updated, {r['d_counts']['moved']} moved and"
             f" {r['d_counts']['deleted']} deleted. Listing the scope takes {listing} requests; the rest"
-            " reads only what the listing shows changed (batched object reads, then @sharing and blobs"
-            " of each changed object)."
+            " reads only what the listing shows changed (batched object reads, and the blobs of each"
+            " changed object)."
         )
         if not r["d_literal_met"]:
             verdicts.append(

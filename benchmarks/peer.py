@@ -26,7 +26,7 @@ from senaite_style_sync.testing import SYNC_FUNCTIONAL_TESTING
 from tests.corpus import build_corpus
 
 
-# The server layer's waitress serves with 4 threads; the warm-up reads these top-level objects.
+# The server layer's waitress serves with 4 threads; the warm-up reads the first objects made.
 WARM_UP_THREADS = 4
 WARM_UP_OBJECTS = 5
 
@@ -62,6 +62,7 @@ def main(n: int, half: int, age_minutes: int) -> None:
         profiles = ["plone.app.contenttypes:default", "plone.restapi:default", "senaite_style_sync:default"]
         addPloneSite(app, "sourcehalf", extension_ids=profiles)
         sites.append((app["sourcehalf"], half, 2))
+    warm_up_uids: list[str] = []
     for site, count, seed in sites:
         setSite(site)
         corpus = build_corpus(site, count, seed=seed)
@@ -69,10 +70,10 @@ def main(n: int, half: int, age_minutes: int) -> None:
         if age_minutes:
             age(corpus, age_minutes)
             transaction.commit()
+        warm_up_uids = warm_up_uids or [obj.UID() for obj in corpus[:WARM_UP_OBJECTS]]
     setSite(None)
     server = SYNC_FUNCTIONAL_TESTING
-    base = f"http://{server['host']}:{server['port']}/{SOURCE_SITE_ID}"
-    warm_up(base, [obj.UID() for obj in app[SOURCE_SITE_ID].objectValues()][:WARM_UP_OBJECTS])
+    warm_up(f"http://{server['host']}:{server['port']}/{SOURCE_SITE_ID}", warm_up_uids)
     print("PEER-READY " + json.dumps({"host": server["host"], "port": server["port"]}), flush=True)
     sys.stdin.read()
 
