@@ -136,7 +136,12 @@ class Applier:
         ``keep`` leaves them listed, to be catalogued again at the chunk's end: for a flush
         inside one object's write, which a failure of that object would roll back.
         """
-        for remote_uid, obj, security_changed, created in self._to_index:
+        for _remote_uid, obj, security_changed, _created in self._to_index:
+            self.local.index(obj)
+            if security_changed:
+                obj.reindexObjectSecurity()
+        # Link integrity finds link targets in the catalog: after the whole batch is in it.
+        for remote_uid, obj, _security_changed, created in self._to_index:
             links = link_uids(obj)
             if links or not created:  # a new object without links has no references to update
                 modifiedContent(obj, None)
@@ -145,9 +150,6 @@ class Applier:
                 # it. Its references are made again in the second pass, once all are here.
                 pending = dict(self.state.pending_relations.get(remote_uid) or {})
                 self.state.pending_relations[remote_uid] = pending | {LINKS: []}
-            self.local.index(obj)
-            if security_changed:
-                obj.reindexObjectSecurity()
         if not keep:
             self._to_index.clear()
 
