@@ -193,21 +193,15 @@ class Applier:
         entry = self.state.index[remote_uid]
         synced = self.state.synced.get(remote_uid)
         data = fetched.data
-        if synced is None:
-            same_uid = self.local.by_uid(remote_uid)
-            obj = same_uid if same_uid is not None and same_uid.portal_type == entry.portal_type else None
-        else:
-            obj = self.local.find(remote_uid, synced)
-            same_uid = None
+        obj = self.local.find(remote_uid, synced, entry.portal_type)
         token = fetched.token
         if obj is None:
             if entry.role == "update-only":
                 return "unchanged"
-            if synced is not None and synced.local_uid != remote_uid:
-                same_uid = self.local.by_uid(remote_uid)  # the copy was deleted here: its UID again, if free
             container = self.container_for(entry.path)
             item_id = self.rules.local_id(entry.id, entry.portal_type)
-            obj = self._create(container, item_id, entry.portal_type, remote_uid if same_uid is None else None)
+            uid_free = self.local.by_uid(remote_uid) is None
+            obj = self._create(container, item_id, entry.portal_type, remote_uid if uid_free else None)
             outcome = "created"
         else:
             edited_here = synced is not None and self.local.changed_since_sync(obj, synced)

@@ -109,4 +109,4 @@ def _write_blob(obj, field, value: Any, path: str | None) -> None:
         )
     if os.path.exists(handed):  # not consumed (small data is copied into the blob)
         os.unlink(handed)
-    queryMultiAdapter((obj, field), IDataManager).set(blob)
+    set_field(obj, field, blob)

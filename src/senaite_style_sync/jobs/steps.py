@@ -292,9 +292,8 @@ class RedoCarefully(Exception):
     """An item failed in a chunk's first pass: redo the chunk with a savepoint per item."""
 
 
-# Whether guarded() takes a savepoint per item; per thread, as each job has its own.
+# Whether guarded() takes a savepoint per item (unset: it does); per thread, as each job has its own.
 careful = threading.local()
-careful.on = True
 
 
 def guarded(job: Job, label: str, step: str, action) -> None:
