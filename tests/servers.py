@@ -2,6 +2,7 @@
 
 import datetime
 import http.client
+import json
 import ipaddress
 import socket
 import ssl
@@ -95,8 +96,9 @@ def closed_port() -> int:
 class FaultProxy(BaseHTTPRequestHandler):
     """Forwards to a real server, but answers badly for requests whose URL contains a chosen text.
 
-    ``faults`` maps a text (e.g. a UID) to "500", "garbage" or "timeout". The Host header is
-    passed on, so the peer builds its URLs with the proxy's address.
+    ``faults`` maps a text (e.g. a UID) to "500", "garbage", "timeout" or "truncate" (the
+    real answer with only the first half of its ``items``). The Host header is passed on, so
+    the peer builds its URLs with the proxy's address.
     """
 
     target: tuple[str, int]
@@ -119,6 +121,10 @@ class FaultProxy(BaseHTTPRequestHandler):
         connection.request(self.command, self.path, body=body, headers=headers)
         answer = connection.getresponse()
         data = answer.read()
+        if fault == "truncate":
+            page = json.loads(data)
+            page["items"] = page["items"][: len(page["items"]) // 2]
+            data = json.dumps(page).encode()
         self.send_response(answer.status)
         for key, value in answer.getheaders():
             if key.lower() not in ("transfer-encoding", "connection", "content-length"):

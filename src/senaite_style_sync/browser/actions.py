@@ -46,8 +46,16 @@ def normalise_since(text: Any) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
+# Steps that are no button of their own: shown by these titles.
+OTHER_STEP_TITLES = {"delete": "Confirmed deletions"}
+
+
+def step_title(step: str) -> str:
+    return STEP_TITLES.get(step) or OTHER_STEP_TITLES.get(step, step)
+
+
 def started_message(job: Job, remote: Remote) -> str:
-    return f"{STEP_TITLES[job.step]} started for '{remote.name}'."
+    return f"{step_title(job.step)} started for '{remote.name}'."
 
 
 def latest_job(site, remote: Remote) -> Job | None:

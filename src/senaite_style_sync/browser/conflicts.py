@@ -12,7 +12,7 @@ from zExceptions import BadRequest
 from senaite_style_sync.browser.actions import conflict_data
 from senaite_style_sync.browser.actions import ConflictNotFound
 from senaite_style_sync.browser.actions import keep_local
-from senaite_style_sync.browser.actions import STEP_TITLES
+from senaite_style_sync.browser.actions import step_title
 from senaite_style_sync.browser.actions import take_remote
 from senaite_style_sync.browser.actions import TAKE_CHOICES
 from senaite_style_sync.browser.steps import TRIGGER
@@ -133,7 +133,7 @@ class SyncConflictsView(BrowserView):
         job = active_job(self.context, self.remote)
         if job is None:
             return ""
-        step = STEP_TITLES.get(job.step, job.step)
+        step = step_title(job.step)
         return f"The {step} job for '{self.remote.name}' is running ({job.done}/{job.total}): a decision taken now is applied by the next Import."
 
     def conflicts(self) -> list[dict[str, Any]]:

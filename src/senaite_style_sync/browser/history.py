@@ -3,15 +3,18 @@
 from datetime import datetime
 from typing import Any
 
+from plone.protect import CheckAuthenticator
+from plone.protect import PostOnly
 from Products.Five.browser import BrowserView
 from zExceptions import NotFound
 
-from senaite_style_sync.browser.actions import STEP_TITLES
+from senaite_style_sync.browser.actions import step_title
 from senaite_style_sync.browser.overview import duration_text
 from senaite_style_sync.browser.overview import history_url
 from senaite_style_sync.browser.overview import PLAN_LABELS
 from senaite_style_sync.browser.overview import run_url
 from senaite_style_sync.browser.overview import STATE_BADGES
+from senaite_style_sync.browser.steps import start_from_browser
 from senaite_style_sync.browser.utils import requested_remote
 from senaite_style_sync.jobs.store import Job
 from senaite_style_sync.jobs.store import JobStore
@@ -26,6 +29,7 @@ COUNT_COLUMNS = (
     ("deleted", "Deleted"),
     ("conflicts", "Conflicts"),
     ("errors", "Errors"),
+    ("warnings", "Warnings"),
 )
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -58,7 +62,7 @@ def job_row(site, job: Job) -> dict[str, Any]:
         "id": job.id,
         "url": run_url(site, job),
         "step": job.step,
-        "step_title": STEP_TITLES.get(job.step, job.step),
+        "step_title": step_title(job.step),
         "trigger": job.trigger,
         "since": job.since,
         "created": moment_text(job.created),
@@ -93,14 +97,29 @@ class SyncHistoryView(BrowserView):
 
 
 class SyncRunView(BrowserView):
-    """@@sync-run?job=<id>: one job with all its fields, counts, plan and errors; 404 for an unknown id."""
+    """@@sync-run?job=<id>: one job with all its fields, counts, plan and errors; 404 for an unknown id.
+
+    POST with ``confirm_deletions`` (and the CSRF token) carries out the deletions the run held back.
+    """
 
     def __call__(self) -> str:
         job_id = self.request.form.get("job", "")
         self.job = JobStore(self.context).get(job_id) if isinstance(job_id, str) and job_id else None
         if self.job is None:
             raise NotFound(f"No job {job_id!r}.")
+        if self.request.method == "POST" and "confirm_deletions" in self.request.form:
+            PostOnly(self.request)
+            CheckAuthenticator(self.request)
+            return self.confirm_deletions()
         return self.index()
+
+    def confirm_deletions(self) -> str:
+        remote = RemoteStorage(self.context).get(self.job.remote)
+        if remote is None:
+            raise NotFound(f"No remote named {self.job.remote!r}.")
+        job = start_from_browser(self.context, self.request, remote, "delete", confirms=self.job.id)
+        self.request.response.redirect(run_url(self.context, job or self.job))
+        return ""
 
     def sync_url(self) -> str:
         return f"{self.context.absolute_url()}/@@sync"
@@ -125,6 +144,10 @@ class SyncRunView(BrowserView):
         row["remote"] = job.remote
         row["site_url"] = job.site_url
         row["errors"] = list(job.errors)
+        row["warnings"] = list(job.warnings)
+        row["pending_deletes"] = [{"uid": uid, "path": path} for uid, path in job.pending_deletes]
+        row["confirmed_by"] = job.confirmed_by
+        row["confirmed_by_url"] = run_url(self.context, JobStore(self.context).get(job.confirmed_by) or job)
         row["error_count"] = error_count(job)
         row["errors_dropped"] = max(0, row["error_count"] - len(row["errors"]))
         return row

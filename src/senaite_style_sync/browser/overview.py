@@ -11,6 +11,7 @@ from zope.schema.interfaces import IVocabularyFactory
 from senaite_style_sync.browser.actions import job_data
 from senaite_style_sync.browser.actions import latest_job
 from senaite_style_sync.browser.actions import STEP_TITLES
+from senaite_style_sync.browser.actions import step_title
 from senaite_style_sync.jobs.schedule import next_run
 from senaite_style_sync.jobs.store import Job
 from senaite_style_sync.jobs.store import JobStore
@@ -89,7 +90,7 @@ def job_summary(site, job) -> dict[str, Any] | None:
         "id": data["id"],
         "url": data["@id"],
         "step": data["step"],
-        "step_title": STEP_TITLES.get(data["step"], data["step"]),
+        "step_title": step_title(data["step"]),
         "trigger": data["trigger"],
         "since": data.get("since") or "",
         "state": data["state"],
@@ -107,8 +108,8 @@ def job_summary(site, job) -> dict[str, Any] | None:
     }
 
 
-STATE_BADGES = {"done": "bg-success", "failed": "bg-danger", "interrupted": "bg-danger"}
-ENDED_STATES = ("done", "failed", "interrupted")
+STATE_BADGES = {"done": "bg-success", "needs-confirmation": "bg-warning", "failed": "bg-danger", "interrupted": "bg-danger"}
+ENDED_STATES = ("done", "needs-confirmation", "failed", "interrupted")
 
 
 def run_url(site, job: Job) -> str:
@@ -129,7 +130,7 @@ def last_run(site, remote: Remote) -> dict[str, Any] | None:
             return {
                 "id": job.id,
                 "url": run_url(site, job),
-                "step_title": STEP_TITLES.get(job.step, job.step),
+                "step_title": step_title(job.step),
                 "ended": f"{job.ended:%Y-%m-%d %H:%M}" if job.ended else "—",
                 "state": state,
                 "badge": STATE_BADGES.get(state, "bg-info"),

@@ -19,10 +19,10 @@ from senaite_style_sync.remotes.remote import Remote
 TRIGGER = "button"
 
 
-def start_from_browser(site, request, remote: Remote, step: str, since: str = "") -> Job | None:
+def start_from_browser(site, request, remote: Remote, step: str, since: str = "", confirms: str = "") -> Job | None:
     """Start the step as a job and say so in a status message; a refusal becomes an error message."""
     try:
-        job = start_job(site, remote, step, TRIGGER, since=since)
+        job = start_job(site, remote, step, TRIGGER, since=since, confirms=confirms)
     except JobRefused as refused:
         api.portal.show_message(str(refused), request, type="error")
         return None

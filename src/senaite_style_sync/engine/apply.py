@@ -264,6 +264,14 @@ class Applier:
         self.state.pending_relations.pop(remote_uid, None)
         return "deleted"
 
+    def release(self, remote_uid: str) -> None:
+        """Stop syncing a copy whose original the peer keeps outside the scope: it stays here, editable."""
+        synced = self.state.synced.pop(remote_uid)
+        obj = self.local.find(remote_uid, synced)
+        if obj is not None and is_locked(obj):
+            unlock(obj)
+        self.state.pending_relations.pop(remote_uid, None)
+
     def keep_local(self, remote_uid: str) -> None:
         """Resolve a conflict for the local version: it stays, and counts as in step with the
         peer's version seen in the conflict; a later change on the peer is compared again."""
@@ -327,7 +335,13 @@ class Applier:
         self._containers.clear()  # cached containers below the moved object have a new path
         modified = obj.modification_date
         with kept_dates(obj.aq_parent, container):
-            moved = api.content.move(source=obj, target=container, id=item_id)
+            if obj.aq_parent.getPhysicalPath() != container.getPhysicalPath():
+                # Pasting renames it when its current id is taken there: take the name it got.
+                pasted = container.manage_pasteObjects(obj.aq_parent.manage_cutObjects([obj.getId()]))
+                obj = container._getOb(pasted[0]["new_id"])
+            if obj.getId() != item_id:
+                container.manage_renameObject(obj.getId(), item_id)
+            moved = container._getOb(item_id)
         moved.modification_date = modified  # a move by the sync is no edit made here
         return moved
 

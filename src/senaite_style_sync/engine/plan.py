@@ -42,6 +42,8 @@ class Plan:
     conflicts: list[str] = field(default_factory=list)
     # gone here and on the peer: only the record is left to drop
     forget: list[str] = field(default_factory=list)
+    # still on the peer, but outside the scope: the copy stays here, no longer synced
+    release: list[str] = field(default_factory=list)
     unchanged: int = 0
 
     def counts(self) -> dict[str, int]:
@@ -52,6 +54,7 @@ class Plan:
             "move": len(self.move),
             "delete": len(self.delete),
             "conflicts": len(self.conflicts),
+            "release": len(self.release),
             "unchanged": self.unchanged,
         }
 
@@ -104,6 +107,9 @@ def make_plan(
         obj = local.find(uid, synced)
         if obj is None:
             plan.forget.append(uid)
+            continue
+        if uid in state.outside:
+            plan.release.append(uid)
             continue
         peer_wins = policy == "remote" or state.resolutions.get(uid) == "remote"
         if local.changed_since_sync(obj, synced) and not peer_wins:

@@ -27,7 +27,7 @@ from senaite_style_sync.remotes.storage import RemoteStorage
 
 
 logger = logging.getLogger("senaite_style_sync")
-STEPS = ("fetch", "import", "update")
+STEPS = ("fetch", "import", "update", "delete")
 AUTOMATIC = ("clock", "hook", "cron")
 
 
@@ -40,14 +40,23 @@ def active_job(site, remote: Remote) -> Job | None:
     return job if job is not None and job.active else None
 
 
-def start_job(site, remote: Remote, step: str, trigger: str, since: str = "") -> Job:
-    """Create the job now; its thread starts after this transaction commits."""
+def start_job(site, remote: Remote, step: str, trigger: str, since: str = "", confirms: str = "") -> Job:
+    """Create the job now; its thread starts after this transaction commits.
+
+    A "delete" job carries out the deletions that the job ``confirms`` held back.
+    """
     if step not in STEPS:
         raise JobRefused(f"Unknown step {step!r}.")
     running = active_job(site, remote)
     if running is not None:
         raise JobRefused(f"A {running.step} job for '{remote.name}' is still running ({running.done}/{running.total}).")
-    job = Job(remote.name, step, trigger, since)
+    if step == "delete":
+        held = JobStore(site).get(confirms)
+        if held is None or held.remote != remote.name or not held.pending_deletes:
+            raise JobRefused("That run holds no deletions of this remote to confirm.")
+        if held.confirmed_by:
+            raise JobRefused("Those deletions were confirmed already.")
+    job = Job(remote.name, step, trigger, since, confirms)
     job.site_url = site.absolute_url()  # the job's thread has no request to tell its URL
     JobStore(site).add(job)
     # Writing the remote makes two simultaneous starts conflict in ZODB: one of them retries and is refused.
@@ -101,7 +110,7 @@ def run_job(db, site_path: str, job_id: str) -> None:
         transaction.commit()
         try:
             run_step(site, remote, job)
-            job.state = "done"
+            job.state = "needs-confirmation" if job.pending_deletes else "done"
         except Exception as error:  # noqa: BLE001 -- the job records why it stopped
             transaction.abort()
             logger.error("Sync job %s failed:\n%s", job_id, traceback.format_exc())

@@ -19,6 +19,8 @@ from datetime import timezone
 
 import transaction
 from BTrees.OOBTree import OOBTree
+from BTrees.OOBTree import OOTreeSet
+from persistent.list import PersistentList
 from ZODB.POSException import ConflictError
 
 from senaite_style_sync.engine.apply import Applier
@@ -33,7 +35,8 @@ from senaite_style_sync.engine.registry import import_registry
 from senaite_style_sync.engine.scope import build_index
 from senaite_style_sync.engine.scope import TypeRules
 from senaite_style_sync.jobs.store import Job
-from senaite_style_sync.peers.client import ListingItem
+from senaite_style_sync.jobs.store import JobStore
+from senaite_style_sync.peers.client import GoneFromPeer
 from senaite_style_sync.peers.client import PeerClient
 from senaite_style_sync.peers.client import PeerError
 from senaite_style_sync.peers.client import READ_BATCH
@@ -41,7 +44,8 @@ from senaite_style_sync.peers.client import SHARING_KEY
 
 
 COMMIT_EVERY = 25
-LISTING_HEARTBEAT = 5000
+RELEASED = "Still on the peer, but outside this remote's scope now: the copy stays here, no longer synced."
+HEARTBEAT_EVERY = 30  # seconds between commits of a long listing's progress
 READERS = 4
 FIRST_BATCH = 5
 CONFLICT_RETRIES = 3
@@ -50,6 +54,8 @@ CONFLICT_RETRIES = 3
 def run_step(site, remote, job: Job) -> None:
     client = PeerClient(remote.url, remote.username, remote.password(), remote.certificate_path)
     local = LocalSite(site)
+    if job.step == "delete":
+        delete_confirmed(site, remote, job, client)
     if job.step in ("fetch", "update"):
         fetch(remote, job, client, local)
     if job.step in ("import", "update"):
@@ -71,10 +77,12 @@ def run_step(site, remote, job: Job) -> None:
 
 
 def summary(job: Job) -> str:
-    keys = ("created", "updated", "moved", "deleted", "conflicts", "records", "users", "groups", "errors")
+    keys = ("created", "updated", "moved", "deleted", "conflicts", "records", "users", "groups", "errors", "warnings")
     parts = [f"{job.counts[key]} {key}" for key in keys if job.counts.get(key)]
     if job.step == "fetch":
         parts.insert(0, f"{job.total} objects in scope")
+    if job.pending_deletes:
+        parts.append(f"{len(job.pending_deletes)} deletions wait for confirmation")
     return ", ".join(parts) or "nothing to do"
 
 
@@ -102,16 +110,29 @@ def fetch(remote, job: Job, client: PeerClient, local: LocalSite) -> None:
     state = remote.state
     state.listed_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
 
-    def counted(items: Iterator[ListingItem]) -> Iterator[ListingItem]:
-        for item in items:
-            job.done += 1
-            if job.done % LISTING_HEARTBEAT == 0:
-                # The new index is not attached yet, so this commits only the job's progress.
-                job.heartbeat = time.time()
-                transaction.commit()
-            yield item
+    def listed(count: int) -> None:
+        job.done = count
+        if time.time() - job.heartbeat > HEARTBEAT_EVERY:
+            # The new index is not attached yet, so this commits only the job's progress.
+            job.heartbeat = time.time()
+            transaction.commit()
 
-    index, paths = build_index(counted(client.listing()), TypeRules(remote))
+    items = client.listing(on_page=listed)
+    rules = TypeRules(remote)
+    index, paths = build_index(items, rules)
+    # A copy is deleted only once the peer confirms its UID is gone: one the listing left
+    # out but the peer still has is listed after all; one the peer lists outside the scope
+    # is let go, not deleted.
+    listed = {item.uid for item in items}
+    found = client.existing(uid for uid in state.synced.keys() if uid not in listed)
+    if found:
+        for item in found:
+            job.add_warning(item.path, "fetch", "Not in the peer's listing, but the peer still has it: kept.")
+        index, paths = build_index(items + found, rules)
+        listed.update(item.uid for item in found)
+    outside = OOTreeSet(uid for uid in state.synced.keys() if uid in listed and uid not in index)
+    if list(outside) != list(state.outside):
+        state.outside = outside
     default_pages = OOBTree()
     for page_uid in client.default_page_uids():
         entry = index.get(page_uid)
@@ -203,6 +224,7 @@ def apply_plan(site, remote, job: Job, client: PeerClient) -> None:
     state = remote.state
     plan = plan_for(remote, applier.local, job.since)
     job.plan.update(plan.counts())
+    hold_deletions(remote, job, plan)
     parents_first = lambda uid: (state.index[uid].path.count("/"), state.index[uid].position)  # noqa: E731
     conflicts_here = [uid for uid in plan.conflicts if uid in state.index]
     writes = sorted(plan.create + plan.update + plan.recheck + conflicts_here, key=parents_first)
@@ -240,6 +262,9 @@ def apply_plan(site, remote, job: Job, client: PeerClient) -> None:
         )
     for uid in plan.forget:
         del state.synced[uid]
+    for uid in plan.release:
+        job.add_warning(state.synced[uid].remote_path, "release", RELEASED)
+        applier.release(uid)
     deleted_there = [uid for uid in plan.conflicts if uid not in state.index]
     commit_chunk(
         job,
@@ -247,6 +272,45 @@ def apply_plan(site, remote, job: Job, client: PeerClient) -> None:
         lambda uid: guarded(job, state.synced[uid].remote_path, "conflict", lambda: deleted_conflict(applier, job, uid)),
     )
     commit_chunk(job, ["finish"], lambda _: finish(applier, job, touched_parents))
+
+
+def hold_deletions(remote, job: Job, plan: Plan) -> None:
+    """Deletions beyond the remote's share of its scope wait for a user's confirmation.
+
+    Like rsync's --max-delete: a peer that suddenly lists far fewer objects (emptied,
+    restored from an old backup, or simply wrong) must not empty this site. The run goes
+    on without them; the job lists them and ends as "needs-confirmation".
+    """
+    limit = remote.max_delete_percent
+    scope = len(remote.state.synced)
+    if not plan.delete or not limit or len(plan.delete) * 100 <= limit * scope:
+        return
+    job.pending_deletes = PersistentList((uid, remote.state.synced[uid].remote_path) for uid in plan.delete)
+    plan.delete = []
+
+
+def delete_confirmed(site, remote, job: Job, client: PeerClient) -> None:
+    """The "delete" step: carry out the deletions another run held back, as confirmed by a user.
+
+    Only those still synced, still not listed and still gone from the peer are deleted.
+    """
+    held = JobStore(site).get(job.confirms)
+    state = remote.state
+    uids = [uid for uid, _path in held.pending_deletes if uid in state.synced and uid not in state.index]
+    back = {item.uid for item in client.existing(uids)}
+    for uid in back:
+        job.add_warning(state.synced[uid].remote_path, "delete", "The peer has it again: kept.")
+    applier = Applier(site, remote, site.REQUEST, client.base)
+    gone = [uid for uid in uids if uid not in back]
+    job.total = len(gone)
+    held.confirmed_by = job.id
+    for start in range(0, len(gone), COMMIT_EVERY):
+        chunk = gone[start : start + COMMIT_EVERY]
+        commit_chunk(
+            job,
+            chunk,
+            lambda uid: guarded(job, state.synced[uid].remote_path, "delete", lambda: job.count(applier.delete(uid))),
+        )
 
 
 def deleted_conflict(applier: Applier, job: Job, uid: str) -> None:
@@ -318,6 +382,9 @@ def guarded(job: Job, label: str, step: str, action) -> None:
 
 def write_one(applier: Applier, job: Job, uid: str, fetched, touched_parents: set[str], force: bool) -> None:
     entry = applier.state.index[uid]
+    if isinstance(fetched, GoneFromPeer):
+        job.add_warning(entry.path, "read", "Deleted on the peer since it was listed: the next run deletes its copy.")
+        return
     if isinstance(fetched, PeerError):
         job.add_error(entry.path, "read", str(fetched))
         return

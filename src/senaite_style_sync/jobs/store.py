@@ -3,6 +3,7 @@
 import time
 import uuid
 from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
 from BTrees.OOBTree import OOBTree
@@ -23,14 +24,21 @@ MAX_ERRORS = 1000
 class Job(Persistent):
     """One run of one step for one remote."""
 
-    def __init__(self, remote: str, step: str, trigger: str, since: str = "") -> None:
+    # Defaults for jobs stored before these existed.
+    warnings: Sequence[dict[str, str]] = ()
+    # (remote UID, path) of copies a run held back from deleting, waiting for a user's yes
+    pending_deletes: Sequence[tuple[str, str]] = ()
+    confirms = ""  # for a "delete" job: the id of the job whose held deletions it carries out
+    confirmed_by = ""  # the "delete" job that carried out this job's held deletions
+
+    def __init__(self, remote: str, step: str, trigger: str, since: str = "", confirms: str = "") -> None:
         self.id = uuid.uuid4().hex
         self.remote = remote
         self.step = step
         self.trigger = trigger
         self.since = since
         self.site_url = ""
-        self.state = "queued"  # queued, running, done, failed, interrupted
+        self.state = "queued"  # queued, running, done, needs-confirmation, failed, interrupted
         self.created = datetime.now()
         self.started: datetime | None = None
         self.ended: datetime | None = None
@@ -40,6 +48,8 @@ class Job(Persistent):
         self.counts = PersistentMapping()
         self.plan = PersistentMapping()
         self.errors = PersistentList()
+        self.warnings = PersistentList()
+        self.confirms = confirms
         self.message = ""
 
     @property
@@ -55,6 +65,12 @@ class Job(Persistent):
         self.counts["errors"] = self.counts.get("errors", 0) + 1
         if len(self.errors) < MAX_ERRORS:
             self.errors.append({"object": obj, "step": step, "message": message})
+
+    def add_warning(self, obj: str, step: str, message: str) -> None:
+        """Something the run did not do or did differently, though nothing failed."""
+        self.counts["warnings"] = self.counts.get("warnings", 0) + 1
+        if len(self.warnings) < MAX_ERRORS:
+            self.warnings.append({"object": obj, "step": step, "message": message})
 
     def count(self, outcome: str, n: int = 1) -> None:
         self.counts[outcome] = self.counts.get(outcome, 0) + n
@@ -86,6 +102,10 @@ class Job(Persistent):
             "counts": dict(self.counts),
             "plan": dict(self.plan),
             "errors": list(self.errors),
+            "warnings": list(self.warnings),
+            "pending_deletes": [{"uid": uid, "path": path} for uid, path in self.pending_deletes],
+            "confirms": self.confirms,
+            "confirmed_by": self.confirmed_by,
             "message": self.message,
         }
 

@@ -20,6 +20,8 @@ STEPS = ("fetch", "import", "update")
 class Remote(Persistent):
     """Settings of one peer site, its encrypted password and the outcome of its last runs."""
 
+    max_delete_percent = IRemote["max_delete_percent"].default  # for Remotes stored before it existed
+
     def __init__(self, name: str) -> None:
         for field_name in SETTINGS_FIELDS:
             setattr(self, field_name, IRemote[field_name].default)

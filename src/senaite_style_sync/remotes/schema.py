@@ -141,6 +141,17 @@ class IRemote(Interface):
         required=True,
         default="skip",
     )
+    max_delete_percent = schema.Int(
+        title=_("Deletion limit (%)"),
+        description=_(
+            "A Get Updates or Import that would delete more than this share of the remote's "
+            "synced copies deletes nothing until you confirm it on the run's page. 0: no limit."
+        ),
+        required=False,
+        default=10,
+        min=0,
+        max=100,
+    )
     auto_sync = schema.Bool(
         title=_("Auto-Sync"),
         description=_("Run Get Updates on a schedule."),

@@ -23,6 +23,7 @@ UPDATE_ONLY_WITHOUT_LOCAL_PREFIX = "Update-Only Content Types need a Local Prefi
 UNREADABLE_CERTIFICATE = "No readable file at this path."
 PASSWORD_MISSING = "Give the password for this username."
 BAD_INTERVAL = "The interval must be a whole number of minutes, at least 1."
+BAD_PERCENT = "Give a whole number from 0 to 100."
 UNKNOWN_TYPE = "Not an installed content type: {}"
 BAD_POLICY = "Choose one of: skip, remote, local."
 PREFIXES_WITHOUT_REGISTRY = "Registry prefixes need Import Registry."
@@ -99,4 +100,7 @@ def validate_remote(
     interval = data.get("auto_sync_interval")
     if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
         errors["auto_sync_interval"] = BAD_INTERVAL
+    percent = data.get("max_delete_percent")
+    if isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 100:
+        errors["max_delete_percent"] = BAD_PERCENT
     return errors

@@ -59,7 +59,8 @@ from senaite_style_sync.remotes.storage import RemoteStorage
 
 TRIGGER = "rest"
 STEP_ENDPOINTS = {"@fetch": "fetch", "@import": "import", "@update": "update"}
-WRITABLE_FIELDS = frozenset(TEXT_FIELDS + BOOL_FIELDS + LIST_FIELDS + ("auto_sync_interval", "password"))
+INT_FIELDS = ("auto_sync_interval", "max_delete_percent")
+WRITABLE_FIELDS = frozenset(TEXT_FIELDS + BOOL_FIELDS + LIST_FIELDS + INT_FIELDS + ("password",))
 
 
 def body_errors(body: dict[str, Any]) -> dict[str, str]:

@@ -4,13 +4,14 @@
 ``paths``      remote path -> remote UID, for the same objects (links and parents are by path).
 ``synced``     remote UID -> SyncedEntry: what the last successful write of that object recorded.
 ``conflicts``  remote UID -> Conflict: changed on both sides, waiting for a decision.
-``pending_relations``, ``resolutions``: see SyncState.__init__.
+``pending_relations``, ``resolutions``, ``outside``: see SyncState.
 ``cursor``     when the listing used by the last error-free Import / Get Updates started (ISO 8601), or "".
 """
 
 from typing import NamedTuple
 
 from BTrees.OOBTree import OOBTree
+from BTrees.OOBTree import OOTreeSet
 from persistent import Persistent
 
 
@@ -52,6 +53,9 @@ class Conflict(Persistent):
 
 
 class SyncState(Persistent):
+    # On the peer, but outside the scope now: their copies are let go, not deleted.
+    outside: OOTreeSet | tuple = ()
+
     def __init__(self) -> None:
         self.index = OOBTree()
         self.paths = OOBTree()
@@ -60,6 +64,7 @@ class SyncState(Persistent):
         self.default_pages = OOBTree()  # remote UID of a folder -> remote UID of its default page
         self.pending_relations = OOBTree()  # remote UID -> {field: [peer URLs]}, for the second pass
         self.resolutions = OOBTree()  # remote UID -> "remote": a conflict the user settled for the peer
+        self.outside = OOTreeSet()
         self.listed_at = ""  # when the latest listing of the peer started (UTC, ISO 8601)
         self.cursor = ""
 
