@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 TEST_ARGS ?=
 
-.PHONY: start test bench system-packages clean
+.PHONY: start test lint bench system-packages clean
 
 # Python packages: one pinned resolution (constraints.txt) into a virtualenv.
 $(VENV)/.installed: setup.py constraints.txt
@@ -12,6 +12,10 @@ $(VENV)/.installed: setup.py constraints.txt
 	$(VENV)/bin/pip install -q -c constraints.txt pip setuptools wheel
 	$(VENV)/bin/pip install -q -c constraints.txt -e ".[test]" Plone zc.buildout plone.recipe.zope2instance plone.recipe.zeoserver zc.recipe.testrunner
 	touch $@
+
+# buildout's pins are generated from constraints.txt, the one list of pins.
+versions.cfg: constraints.txt scripts/pins.py
+	$(PYTHON) scripts/pins.py
 
 # buildout writes the instance and the test runner from the packages already installed.
 bin/instance: $(VENV)/.installed buildout.cfg versions.cfg
@@ -27,7 +31,13 @@ start: bin/instance
 	bin/instance run scripts/setup_demo.py
 	bin/instance fg
 
-test: bin/instance system-packages
+# Lint: ruff (rules and format, pyproject.toml) and the import layers (import-linter).
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check src tests benchmarks scripts
+	$(VENV)/bin/ruff format --check src tests benchmarks scripts
+	$(VENV)/bin/lint-imports
+
+test: bin/instance system-packages lint
 	set -o pipefail; mkdir -p var; bin/test $(TEST_ARGS) 2>&1 | tee var/test.log
 	@awk -f scripts/test_summary.awk var/test.log
 

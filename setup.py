@@ -41,6 +41,8 @@ setup(
             "plone.testing",
             "playwright",
             "zope.testrunner",
+            "ruff",
+            "import-linter",
         ],
     },
     entry_points={

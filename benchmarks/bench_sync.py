@@ -53,18 +53,19 @@ from plone.app.textfield.value import RichTextValue
 from plone.namedfile.file import NamedBlobFile
 from plone.namedfile.file import NamedBlobImage
 from Products.CMFPlone.factory import addPloneSite
+from tests.corpus import build_corpus
+from tests.sync_helpers import SyncTestCase
 from zope.component.hooks import setSite
 from zope.globalrequest import setRequest
 
-from senaite_style_sync.jobs.steps import COMMIT_EVERY
+from senaite_style_sync.actions.remotes import create_remote
 from senaite_style_sync.jobs.runner import run_job
-from senaite_style_sync.jobs.store import Job
-from senaite_style_sync.jobs.store import JobStore
-from senaite_style_sync.peers.client import PeerClient
-from senaite_style_sync.remotes.changes import create_remote
-from senaite_style_sync.remotes.storage import RemoteStorage
-from tests.corpus import build_corpus
-from tests.sync_helpers import SyncTestCase
+from senaite_style_sync.model.jobs import Job
+from senaite_style_sync.model.jobs import JobStore
+from senaite_style_sync.model.storage import RemoteStorage
+from senaite_style_sync.peer import readers
+from senaite_style_sync.peer.http import PeerHTTP
+from senaite_style_sync.sync.chunks import COMMIT_EVERY
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -289,7 +290,12 @@ class BenchSync(SyncTestCase):
         setSite(site)
         create_remote(
             site,
-            {"name": name, "url": self.peer.url(source_id), "username": SITE_OWNER_NAME, "password": SITE_OWNER_PASSWORD},
+            {
+                "name": name,
+                "url": self.peer.url(source_id),
+                "username": SITE_OWNER_NAME,
+                "password": SITE_OWNER_PASSWORD,
+            },
         )
         transaction.commit()
 
@@ -306,9 +312,9 @@ class BenchSync(SyncTestCase):
         transaction.commit()
         kinds: dict[str, int] = {}
         self.request_kinds = kinds
-        original = PeerClient._request
+        original = PeerHTTP.request
 
-        def tallied(client, method, url, **kwargs):
+        def tallied(http, method, url, **kwargs):
             params = str(kwargs.get("params") or "")
             if url.endswith("/@sync-read"):
                 kind = "object reads"
@@ -316,22 +322,22 @@ class BenchSync(SyncTestCase):
                 kind = "object reads" if "fullobjects" in params else "listing"
             elif url.endswith("/@sharing"):
                 kind = "@sharing"
-            elif url.rstrip("/") == client.url.rstrip("/"):
+            elif url.rstrip("/") == http.url.rstrip("/"):
                 kind = "site"
             elif "/@search?" in url:
                 kind = "listing"
             else:
                 kind = "blobs"
             kinds[kind] = kinds.get(kind, 0) + 1
-            return original(client, method, url, **kwargs)
+            return original(http, method, url, **kwargs)
 
-        PeerClient._request = tallied
+        PeerHTTP.request = tallied
         try:
             started = time.perf_counter()
             run_job(self.db, "/".join(site.getPhysicalPath()), job.id)
             seconds = time.perf_counter() - started
         finally:
-            PeerClient._request = original
+            PeerHTTP.request = original
             # The job body leaves this thread without site, request and user: restore them.
             setRequest(self.layer["request"])
             newSecurityManager(None, UnrestrictedUser("bench", "", ["Manager"], []).__of__(self.app.acl_users))
@@ -350,11 +356,13 @@ class BenchSync(SyncTestCase):
                 self.notes.append(f"{label} error: {error['object']} [{error['step']}] {error['message']}")
 
     def sync_counts(self, job: Job) -> dict[str, int]:
-        return {key: job.counts.get(key, 0) for key in ("created", "updated", "moved", "deleted", "conflicts", "errors")}
+        return {
+            key: job.counts.get(key, 0) for key in ("created", "updated", "moved", "deleted", "conflicts", "errors")
+        }
 
     def sync_health(self, label: str) -> None:
         """Conflicts recorded, and synced objects that now look edited here although nobody edited them."""
-        from senaite_style_sync.engine.local import LocalSite
+        from senaite_style_sync.sync.local import LocalSite
 
         setSite(self.portal)
         state = RemoteStorage(self.portal).get("src").state
@@ -367,7 +375,9 @@ class BenchSync(SyncTestCase):
                 looks_edited.append(relative(self.portal, obj))
         self.results[f"{label}_conflicts"] = sorted(conflicts)
         self.results[f"{label}_looks_edited"] = sorted(looks_edited)
-        if not self.check(not conflicts, f"{label}: {len(conflicts)} conflicts recorded, though nothing was edited here"):
+        if not self.check(
+            not conflicts, f"{label}: {len(conflicts)} conflicts recorded, though nothing was edited here"
+        ):
             self.notes.append(f"{label} conflicts: {', '.join(sorted(conflicts))}")
         if not self.check(
             not looks_edited, f"{label}: {len(looks_edited)} synced objects look edited here, though nothing was"
@@ -395,10 +405,17 @@ class BenchSync(SyncTestCase):
         for obj in corpus:
             r["corpus_types"][obj.portal_type] = r["corpus_types"].get(obj.portal_type, 0) + 1
         r["corpus_published"] = sum(api.content.get_state(obj, None) == "published" for obj in corpus)
-        r["corpus_blob_mib"] = sum(
-            len(obj.file.data) if obj.portal_type == "File" else len(obj.image.data) if obj.portal_type == "News Item" else 0
-            for obj in corpus
-        ) / 2**20
+        r["corpus_blob_mib"] = (
+            sum(
+                len(obj.file.data)
+                if obj.portal_type == "File"
+                else len(obj.image.data)
+                if obj.portal_type == "News Item"
+                else 0
+                for obj in corpus
+            )
+            / 2**20
+        )
 
         self.progress(f"corpus of {n} objects built in {r['corpus_seconds']:.1f} s")
         for label, phase in (
@@ -460,7 +477,7 @@ class BenchSync(SyncTestCase):
         transaction.commit()
         # The peer's @search, @sharing and blob downloads are plone.restapi's own: not asking
         # for @sync-read is all it takes to read it as a stock peer.
-        with mock.patch.object(PeerClient, "serves_sync_read", property(lambda client: False)):
+        with mock.patch.object(readers, "serves_sync_read", lambda http: False):
             fetch, fetch_seconds = self.step(site, "stock", "fetch")
             job, import_seconds = self.step(site, "stock", "import")
         r["a2_seconds"] = fetch_seconds + import_seconds
@@ -478,8 +495,8 @@ class BenchSync(SyncTestCase):
         try:
             from plone.exportimport.exporters import get_exporter
             from plone.exportimport.importers import get_importer
-            from zope.component import queryAdapter
             from plone.exportimport.interfaces import IExporter
+            from zope.component import queryAdapter
         except ImportError as error:
             r["b_error"] = f"plone.exportimport cannot be imported: {error}"
             return
@@ -635,7 +652,9 @@ class BenchSync(SyncTestCase):
         leaves = [obj for obj in corpus if not obj.isPrincipiaFolderish and obj.UID() not in linked]
         documents = [obj for obj in corpus if obj.portal_type == "Document"][2:]  # not the relation pair
         candidates = leaves + [obj for obj in documents if obj.getId() != getattr(obj.aq_parent, "default_page", None)]
-        self.check(len(leaves) >= MOVES + DELETES and len(candidates) >= EDITS + MOVES + DELETES, "(d) corpus too small")
+        self.check(
+            len(leaves) >= MOVES + DELETES and len(candidates) >= EDITS + MOVES + DELETES, "(d) corpus too small"
+        )
         movable = leaves[: MOVES + DELETES]
         moves, deletes = movable[:MOVES], movable[MOVES:]
         taken = {obj.UID() for obj in movable}
@@ -646,7 +665,9 @@ class BenchSync(SyncTestCase):
         peer = self.peer
         peer_before = {uid: (path, modified) for uid, (path, modified, _title) in peer.listing("source").items()}
         for number, obj in enumerate(edits):
-            peer.change("PATCH", peer.url("source", relative(self.source, obj)), {"title": f"{obj.title} (edited {number})"})
+            peer.change(
+                "PATCH", peer.url("source", relative(self.source, obj)), {"title": f"{obj.title} (edited {number})"}
+            )
         for obj in moves:
             if obj.aq_parent.getPhysicalPath() == target_folder.getPhysicalPath():
                 target = corpus[1]
@@ -659,7 +680,9 @@ class BenchSync(SyncTestCase):
         r["d_changed"] = {"edited": len(edits), "moved": len(moves), "deleted": len(deletes)}
         peer_after = {uid: (path, modified) for uid, (path, modified, _title) in peer.listing("source").items()}
         redated = {uid for uid in peer_after if uid in peer_before and peer_after[uid][1] != peer_before[uid][1]}
-        relocated_there = {uid for uid in peer_after if uid in peer_before and peer_after[uid][0] != peer_before[uid][0]}
+        relocated_there = {
+            uid for uid in peer_after if uid in peer_before and peer_after[uid][0] != peer_before[uid][0]
+        }
         gone = set(peer_before) - set(peer_after)
         r["d_peer_redated"] = sorted(peer_after[uid][0] for uid in redated)
         # What the peer's listing shows: a changed date means re-read and update; only a path
@@ -714,10 +737,14 @@ class BenchSync(SyncTestCase):
         peer = {uid: (path, title) for uid, (path, _modified, title) in self.peer.listing("source").items()}
         setSite(self.portal)
         here = listed(self.portal)
-        wrong = [f"{path}: here {here.get(uid)}" for uid, (path, title) in peer.items() if here.get(uid) != (path, title)]
+        wrong = [
+            f"{path}: here {here.get(uid)}" for uid, (path, title) in peer.items() if here.get(uid) != (path, title)
+        ]
         extra = sorted(here[uid][0] for uid in set(here) - set(peer))
         self.results[f"{label}_mirror_wrong"] = len(wrong) + len(extra)
-        if not self.check(not wrong and not extra, f"{label}: {len(wrong)} objects differ from the peer, {len(extra)} extra"):
+        if not self.check(
+            not wrong and not extra, f"{label}: {len(wrong)} objects differ from the peer, {len(extra)} extra"
+        ):
             self.notes.append(f"{label} differing: {'; '.join(wrong[:10])}; extra: {', '.join(extra[:10])}")
 
     # (e) ---------------------------------------------------------------------------------
@@ -754,7 +781,10 @@ class BenchSync(SyncTestCase):
         rows = [
             ("Objects (N)", f"{r['n']}"),
             ("(a) Fetch + Import over HTTP", f"{r['a_seconds']:.1f} s, {r['a_rate']:.1f} objects/s"),
-            ("    Fetch / Import", f"{r['a_fetch_seconds']:.1f} s / {r['a_import_seconds']:.1f} s, {r['a_requests']} requests"),
+            (
+                "    Fetch / Import",
+                f"{r['a_fetch_seconds']:.1f} s / {r['a_import_seconds']:.1f} s, {r['a_requests']} requests",
+            ),
             (
                 "    CPU during Import",
                 f"{r['a_import_cpu_process']:.1f} s in this process, {r['a_import_cpu_writer']:.1f} s of it the"
@@ -782,7 +812,10 @@ class BenchSync(SyncTestCase):
             ]
         rows += [
             ("(a) / (c)", f"{r['a_rate'] / r['c_rate']:.2f} times as fast"),
-            ("(d) Get Updates after 10 edits, 2 moves, 2 deletes", f"{r['d_seconds']:.2f} s, {r['d_requests']} requests"),
+            (
+                "(d) Get Updates after 10 edits, 2 moves, 2 deletes",
+                f"{r['d_seconds']:.2f} s, {r['d_requests']} requests",
+            ),
             ("    counts", ", ".join(f"{k} {v}" for k, v in r["d_counts"].items())),
             ("    the peer's listing calls for", ", ".join(f"{k} {v}" for k, v in r["d_expected"].items())),
             (
@@ -802,7 +835,10 @@ class BenchSync(SyncTestCase):
         if "mem_peak_mib" in r:
             rows += [
                 ("Peak traced memory, Fetch + Import of N", f"{r['mem_peak_mib']:.1f} MiB"),
-                (f"    of N/2 = {r['mem_half_n']}", f"{r['mem_peak_half_mib']:.1f} MiB (ratio N : N/2 = {r['mem_ratio']:.2f})"),
+                (
+                    f"    of N/2 = {r['mem_half_n']}",
+                    f"{r['mem_peak_half_mib']:.1f} MiB (ratio N : N/2 = {r['mem_ratio']:.2f})",
+                ),
                 (
                     "    of it, written into the in-memory storage",
                     f"{r['mem_stored_mib']:.1f} MiB for N, {r['mem_stored_half_mib']:.1f} MiB for N/2",
@@ -814,7 +850,10 @@ class BenchSync(SyncTestCase):
                 ),
             ]
         rows += [
-            ("Process max RSS (whole run)", f"{r['maxrss_mib']:.0f} MiB (grew {r['a_maxrss_growth_mib']:.0f} MiB during (a))"),
+            (
+                "Process max RSS (whole run)",
+                f"{r['maxrss_mib']:.0f} MiB (grew {r['a_maxrss_growth_mib']:.0f} MiB during (a))",
+            ),
         ]
         return rows
 
@@ -880,7 +919,7 @@ class BenchSync(SyncTestCase):
             lines += [
                 f"Once built, the corpus is dated {r['age_minutes']} minutes back (creation and modification",
                 "dates, reindexed without touching anything else), as content on a live site was",
-                "edited earlier, not seconds before the sync. Get Updates re-reads (\"recheck\")",
+                'edited earlier, not seconds before the sync. Get Updates re-reads ("recheck")',
                 "every object modified less than the engine's overlap window before the last",
                 "sync; without the dating, the whole fresh corpus falls in that window and (d) and",
                 "(e) re-read all of it (``BENCH_AGE_MINUTES=0`` measures that case).",
@@ -889,7 +928,7 @@ class BenchSync(SyncTestCase):
         else:
             lines += [
                 "The corpus keeps its fresh dates (``BENCH_AGE_MINUTES=0``): it lies inside the",
-                "engine's overlap window, so (d) and (e) re-read (\"recheck\") all of it.",
+                'engine\'s overlap window, so (d) and (e) re-read ("recheck") all of it.',
                 "",
             ]
         lines += [
@@ -995,7 +1034,7 @@ class BenchSync(SyncTestCase):
             "Times are wall-clock (``time.perf_counter``) around each step, commits included;",
             "objects per second is N divided by that time. (a) includes the peer's side of",
             "every request, served by the other process. (b) is the export and the import added together. Requests are",
-            "the peer client's own count (``job.counts[\"requests\"]``), retries included.",
+            'the peer client\'s own count (``job.counts["requests"]``), retries included.',
             "",
             "Memory: ``tracemalloc`` slows Python down, so (a) is timed without it; the peak",
             "is taken from two further Fetch + Import runs into new sites of their own, one",

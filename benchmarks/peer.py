@@ -19,11 +19,11 @@ from DateTime import DateTime
 from plone.app.testing import SITE_OWNER_NAME
 from plone.app.testing import SITE_OWNER_PASSWORD
 from Products.CMFPlone.factory import addPloneSite
+from tests.corpus import build_corpus
 from zope.component.hooks import setSite
 
 from senaite_style_sync.testing import SOURCE_SITE_ID
 from senaite_style_sync.testing import SYNC_FUNCTIONAL_TESTING
-from tests.corpus import build_corpus
 
 
 # The server layer's waitress serves with 4 threads; the warm-up reads the first objects made.

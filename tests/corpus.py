@@ -2,9 +2,9 @@
 
 import io
 import random
+from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
-from datetime import timezone
 
 from DateTime import DateTime
 from PIL import Image
@@ -48,8 +48,14 @@ def build_corpus(site, n: int = 40, *, seed: int = 1) -> list:
                 folders.append(obj)
             elif kind == 1:
                 target = created[rng.randrange(len(created))]
-                obj = api.content.create(container, "Document", id=f"page-{i}", title=f"Page {i}",
-                                         subject=("sync", f"tag{i % 3}"), language="en")
+                obj = api.content.create(
+                    container,
+                    "Document",
+                    id=f"page-{i}",
+                    title=f"Page {i}",
+                    subject=("sync", f"tag{i % 3}"),
+                    language="en",
+                )
                 obj.text = RichTextValue(
                     f'<p>Page {i} links to <a href="resolveuid/{target.UID()}">{target.title}</a>'
                     f' and <a href="https://example.org/x?a=1&amp;b=2">outside</a>. '
@@ -63,12 +69,14 @@ def build_corpus(site, n: int = 40, *, seed: int = 1) -> list:
             elif kind == 3:
                 size = rng.choice([10, 5_000, 200_000])
                 obj = api.content.create(container, "File", id=f"file-{i}", title=f"File {i}")
-                obj.file = NamedBlobFile(data=file_bytes(i, size), filename=f"file-{i}.bin",
-                                         contentType="application/octet-stream")
+                obj.file = NamedBlobFile(
+                    data=file_bytes(i, size), filename=f"file-{i}.bin", contentType="application/octet-stream"
+                )
             else:
-                start = datetime(2026, 1, 1, 9, 30, tzinfo=timezone.utc) + timedelta(days=i)
-                obj = api.content.create(container, "Event", id=f"event-{i}", title=f"Event {i}",
-                                         start=start, end=start + timedelta(hours=2))
+                start = datetime(2026, 1, 1, 9, 30, tzinfo=UTC) + timedelta(days=i)
+                obj = api.content.create(
+                    container, "Event", id=f"event-{i}", title=f"Event {i}", start=start, end=start + timedelta(hours=2)
+                )
             if i % 3 == 0 and api.content.get_state(obj, None) == "private":
                 api.content.transition(obj, "publish")
             if i % 7 == 0:

@@ -2,8 +2,8 @@
 
 import datetime
 import http.client
-import json
 import ipaddress
+import json
 import socket
 import ssl
 import tempfile
@@ -42,7 +42,7 @@ def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
     """A certificate for localhost/127.0.0.1 and its key, as PEM files."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)

@@ -8,11 +8,11 @@ from plone.app.testing import SITE_OWNER_NAME
 from plone.app.testing import SITE_OWNER_PASSWORD
 from zope.component.hooks import setSite
 
+from senaite_style_sync.actions.remotes import create_remote
 from senaite_style_sync.jobs.steps import run_step
-from senaite_style_sync.jobs.store import Job
-from senaite_style_sync.jobs.store import JobStore
-from senaite_style_sync.remotes.changes import create_remote
-from senaite_style_sync.remotes.storage import RemoteStorage
+from senaite_style_sync.model.jobs import Job
+from senaite_style_sync.model.jobs import JobStore
+from senaite_style_sync.model.storage import RemoteStorage
 from senaite_style_sync.testing import SOURCE_SITE_ID
 from senaite_style_sync.testing import SYNC_FUNCTIONAL_TESTING
 
@@ -50,8 +50,11 @@ class SyncTestCase(unittest.TestCase):
     @staticmethod
     def find(site, uid):
         """The object with ``uid`` in ``site``'s own catalog (None if absent)."""
-        paths = [b for b in site.portal_catalog.unrestrictedSearchResults(UID=uid) if b.getPath().startswith(
-            "/".join(site.getPhysicalPath()) + "/")]
+        paths = [
+            b
+            for b in site.portal_catalog.unrestrictedSearchResults(UID=uid)
+            if b.getPath().startswith("/".join(site.getPhysicalPath()) + "/")
+        ]
         return paths[0]._unrestrictedGetObject() if paths else None
 
     def make_remote(self, name="src", **settings):

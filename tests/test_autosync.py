@@ -16,10 +16,10 @@ from plone.app.testing import SITE_OWNER_PASSWORD
 
 from senaite_style_sync.jobs import clock
 from senaite_style_sync.jobs.schedule import run_auto_sync
-from senaite_style_sync.jobs.store import Job
-from senaite_style_sync.jobs.store import JobStore
-from senaite_style_sync.jobs.store import KEEP_PER_REMOTE
-from senaite_style_sync.remotes.storage import RemoteStorage
+from senaite_style_sync.model.jobs import KEEP_PER_REMOTE
+from senaite_style_sync.model.jobs import Job
+from senaite_style_sync.model.jobs import JobStore
+from senaite_style_sync.model.storage import RemoteStorage
 from senaite_style_sync.testing import EDITOR_NAME
 from senaite_style_sync.testing import EDITOR_PASSWORD
 from tests.corpus import build_corpus
@@ -66,15 +66,17 @@ class TestSchedule(AutoSyncTestCase):
         wait_for(self.finished)
         self.on_portal()
         remote = RemoteStorage(self.portal).get("src")
-        self.assertEqual(run_auto_sync(self.portal, "hook", now=remote.last_auto_run + timedelta(minutes=29))[0].action,
-                         "not-due")
-        self.assertEqual(run_auto_sync(self.portal, "hook", now=remote.last_auto_run + timedelta(minutes=31))[0].action,
-                         "started")
+        self.assertEqual(
+            run_auto_sync(self.portal, "hook", now=remote.last_auto_run + timedelta(minutes=29))[0].action, "not-due"
+        )
+        self.assertEqual(
+            run_auto_sync(self.portal, "hook", now=remote.last_auto_run + timedelta(minutes=31))[0].action, "started"
+        )
         transaction.commit()
         wait_for(self.finished)
 
     def test_remotes_without_auto_sync_are_left_alone(self):
-        from senaite_style_sync.remotes.changes import edit_remote
+        from senaite_style_sync.actions.remotes import edit_remote
 
         edit_remote(RemoteStorage(self.portal).get("src"), {"auto_sync": False})
         transaction.commit()
@@ -107,8 +109,10 @@ class TestHook(AutoSyncTestCase):
         self.assertEqual([(job.step, job.trigger, job.state) for job in jobs], [("update", "hook", "done")])
         self.assertEqual(jobs[0].counts.get("created"), 8)
         as_json = self.get(self.hook.replace("do_auto_sync", "@@do_auto_sync"), Accept="application/json")
-        self.assertEqual(as_json.json(), {"remotes": [{"remote": "src", "action": "not-due",
-                                                      "detail": as_json.json()["remotes"][0]["detail"]}]})
+        self.assertEqual(
+            as_json.json(),
+            {"remotes": [{"remote": "src", "action": "not-due", "detail": as_json.json()["remotes"][0]["detail"]}]},
+        )
 
     def test_hook_needs_the_permission(self):
         self.assertIn(self.get(self.hook, auth=None).status_code, (302, 401))
@@ -151,7 +155,8 @@ class TestFailureMail(AutoSyncTestCase):
     def test_failed_automatic_run_mails_the_admin(self):
         from Products.CMFPlone.tests.utils import MockMailHost
         from Products.MailHost.interfaces import IMailHost
-        from senaite_style_sync.remotes.changes import edit_remote
+
+        from senaite_style_sync.actions.remotes import edit_remote
 
         self.on_portal()
         mailhost = MockMailHost("MailHost")
@@ -170,7 +175,9 @@ class TestFailureMail(AutoSyncTestCase):
         messages = wait_for(lambda: self.portal.MailHost.messages)
         mail = email.message_from_bytes(messages[0])
         self.assertEqual(mail["To"], "admin@example.org")
-        self.assertEqual(str(email.header.make_header(email.header.decode_header(mail["Subject"]))), "Sync of 'src' failed")
+        self.assertEqual(
+            str(email.header.make_header(email.header.decode_header(mail["Subject"]))), "Sync of 'src' failed"
+        )
         self.assertIn("localhost:9/unreachable", mail.get_payload(decode=True).decode())
 
     def get_hook_status(self):

@@ -6,13 +6,13 @@ import transaction
 from plone.app.testing import SITE_OWNER_NAME
 from plone.app.testing import SITE_OWNER_PASSWORD
 
-from senaite_style_sync.remotes.storage import RemoteStorage
+from senaite_style_sync.model.storage import RemoteStorage
 from senaite_style_sync.testing import SOURCE_SITE_ID
 
+from .browser_helpers import SYNC_BROWSER_TESTING
 from .browser_helpers import logged_in_page
 from .browser_helpers import require_browser
 from .browser_helpers import site_url
-from .browser_helpers import SYNC_BROWSER_TESTING
 
 
 SCREENSHOT = "/tmp/sync-page.png"

@@ -5,7 +5,7 @@ import unittest
 from plone.app.testing import SITE_OWNER_NAME
 from plone.app.testing import SITE_OWNER_PASSWORD
 
-from senaite_style_sync.peers.probe import check_connection
+from senaite_style_sync.peer.probe import check_connection
 from senaite_style_sync.testing import SOURCE_SITE_ID
 from senaite_style_sync.testing import SYNC_FUNCTIONAL_TESTING
 from tests.servers import closed_port

@@ -7,10 +7,10 @@ import transaction
 from plone.app.testing import SITE_OWNER_NAME
 from plone.app.testing import SITE_OWNER_PASSWORD
 
-from senaite_style_sync.jobs.store import JobStore
-from senaite_style_sync.remotes import validation
-from senaite_style_sync.remotes.changes import create_remote
-from senaite_style_sync.remotes.storage import RemoteStorage
+from senaite_style_sync.actions.remotes import create_remote
+from senaite_style_sync.model import validation
+from senaite_style_sync.model.jobs import JobStore
+from senaite_style_sync.model.storage import RemoteStorage
 from senaite_style_sync.testing import EDITOR_NAME
 from senaite_style_sync.testing import EDITOR_PASSWORD
 from senaite_style_sync.testing import SOURCE_SITE_ID
@@ -30,7 +30,9 @@ class FormTestCase(InProcessBrowser, unittest.TestCase):
 
     def fill(self, **values):
         for name, value in values.items():
-            control = self.browser.getControl(name=f"form.widgets.{name}" + (":list" if isinstance(value, list) else ""))
+            control = self.browser.getControl(
+                name=f"form.widgets.{name}" + (":list" if isinstance(value, list) else "")
+            )
             control.value = value
 
     def add_remote(self, name="lab1"):
@@ -195,7 +197,12 @@ class TestProtection(FormTestCase):
         for user, password in ((None, None), (EDITOR_NAME, EDITOR_PASSWORD)):
             browser = self.browser_as(user, password)
             browser.handleErrors = True
-            for view in ("@@sync", "@@sync-add-remote", "@@sync-edit-remote?remote=lab1", "@@sync-delete-remote?remote=lab1"):
+            for view in (
+                "@@sync",
+                "@@sync-add-remote",
+                "@@sync-edit-remote?remote=lab1",
+                "@@sync-delete-remote?remote=lab1",
+            ):
                 with self.subTest(user=user, view=view):
                     browser.open(f"{self.portal_url}/{view}")
                     # Plone answers Unauthorized with its login form (anonymous) or "Insufficient Privileges".

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import transaction
 
-from senaite_style_sync.jobs.store import Job
-from senaite_style_sync.jobs.store import JobStore
-from senaite_style_sync.remotes.storage import RemoteStorage
+from senaite_style_sync.model.jobs import Job
+from senaite_style_sync.model.jobs import JobStore
+from senaite_style_sync.model.storage import RemoteStorage
 from senaite_style_sync.testing import EDITOR_NAME
 from senaite_style_sync.testing import EDITOR_PASSWORD
 from tests.browser_helpers import InProcessBrowser
@@ -20,8 +20,20 @@ COUNT_KEYS = ("created", "updated", "moved", "deleted", "conflicts", "errors")
 
 
 class HistoryTestCase(InProcessBrowser, SyncTestCase):
-    def add_job(self, step, trigger, state, created, duration=None, counts=None, errors=(), message="", remote="src",
-                plan=None, since=""):
+    def add_job(
+        self,
+        step,
+        trigger,
+        state,
+        created,
+        duration=None,
+        counts=None,
+        errors=(),
+        message="",
+        remote="src",
+        plan=None,
+        since="",
+    ):
         """A job record as a finished (or running) run leaves it; ``duration`` in seconds from its start."""
         self.on_portal()
         job = Job(remote, step, trigger, since)
@@ -59,22 +71,44 @@ class TestHistoryPage(HistoryTestCase):
         self.make_remote("other")
         # Added out of order: the page sorts by creation.
         self.middle = self.add_job(
-            "import", "button", "failed", datetime(2026, 3, 2, 14, 0, 0), duration=125,
+            "import",
+            "button",
+            "failed",
+            datetime(2026, 3, 2, 14, 0, 0),
+            duration=125,
             counts={"created": 6, "updated": 1, "moved": 2, "deleted": 3, "conflicts": 4},
             errors=[("folder/a", "write", "ApplyError: no parent"), ("folder/b", "read", "HTTP 500")],
             message="6 created, 2 errors",
         )
         self.newest = self.add_job(
-            "update", "clock", "done", datetime(2026, 3, 3, 8, 30, 0), duration=9,
-            counts={"updated": 5}, message="5 updated", since="2026-03-02T00:00:00+00:00",
+            "update",
+            "clock",
+            "done",
+            datetime(2026, 3, 3, 8, 30, 0),
+            duration=9,
+            counts={"updated": 5},
+            message="5 updated",
+            since="2026-03-02T00:00:00+00:00",
         )
         self.oldest = self.add_job(
-            "fetch", "rest", "done", datetime(2026, 3, 1, 9, 0, 0), duration=3700,
-            counts={"requests": 12}, plan={"create": 30, "update": 0, "unchanged": 4},
+            "fetch",
+            "rest",
+            "done",
+            datetime(2026, 3, 1, 9, 0, 0),
+            duration=3700,
+            counts={"requests": 12},
+            plan={"create": 30, "update": 0, "unchanged": 4},
             message="30 objects in scope",
         )
-        self.foreign = self.add_job("fetch", "button", "done", datetime(2026, 3, 4, 9, 0, 0), duration=1,
-                                    remote="other", message="other remote's run")
+        self.foreign = self.add_job(
+            "fetch",
+            "button",
+            "done",
+            datetime(2026, 3, 4, 9, 0, 0),
+            duration=1,
+            remote="other",
+            message="other remote's run",
+        )
 
     def test_runs_listed_newest_first_with_their_counts(self):
         self.browser.open(f"{self.portal_url}/@@sync-history?remote=src")
@@ -85,12 +119,33 @@ class TestHistoryPage(HistoryTestCase):
         self.assertNotIn("other remote's run", contents)
 
         expected = {
-            self.newest: ("Get Updates", "clock", "2026-03-03 08:30:01", "2026-03-03 08:30:10", "9 s",
-                          "done 5 updated", (0, 5, 0, 0, 0, 0)),
-            self.middle: ("Import", "button", "2026-03-02 14:00:01", "2026-03-02 14:02:06", "2 min 5 s",
-                          "failed 6 created, 2 errors", (6, 1, 2, 3, 4, 2)),
-            self.oldest: ("Fetch", "rest", "2026-03-01 09:00:01", "2026-03-01 10:01:41", "1 h 1 min",
-                          "done 30 objects in scope", (0, 0, 0, 0, 0, 0)),
+            self.newest: (
+                "Get Updates",
+                "clock",
+                "2026-03-03 08:30:01",
+                "2026-03-03 08:30:10",
+                "9 s",
+                "done 5 updated",
+                (0, 5, 0, 0, 0, 0),
+            ),
+            self.middle: (
+                "Import",
+                "button",
+                "2026-03-02 14:00:01",
+                "2026-03-02 14:02:06",
+                "2 min 5 s",
+                "failed 6 created, 2 errors",
+                (6, 1, 2, 3, 4, 2),
+            ),
+            self.oldest: (
+                "Fetch",
+                "rest",
+                "2026-03-01 09:00:01",
+                "2026-03-01 10:01:41",
+                "1 h 1 min",
+                "done 30 objects in scope",
+                (0, 0, 0, 0, 0, 0),
+            ),
         }
         for job, (step, trigger, started, ended, duration, outcome, counts) in expected.items():
             with self.subTest(step=step):
@@ -160,12 +215,20 @@ class TestHistoryPage(HistoryTestCase):
         self.assertNotIn('class="job-error"', contents)
         self.assertNotIn('class="field-since"', contents)
         self.browser.open(f"{self.portal_url}/@@sync-run?job={self.newest.id}")
-        self.assertIn('<tr class="field-since"><th>Modified since</th><td>2026-03-02T00:00:00+00:00</td></tr>',
-                      self.browser.contents)
+        self.assertIn(
+            '<tr class="field-since"><th>Modified since</th><td>2026-03-02T00:00:00+00:00</td></tr>',
+            self.browser.contents,
+        )
 
     def test_run_page_says_when_errors_were_dropped(self):
-        job = self.add_job("import", "button", "done", datetime(2026, 3, 5, 9, 0, 0), duration=60,
-                           errors=[("folder/c", "write", "boom")])
+        job = self.add_job(
+            "import",
+            "button",
+            "done",
+            datetime(2026, 3, 5, 9, 0, 0),
+            duration=60,
+            errors=[("folder/c", "write", "boom")],
+        )
         self.on_portal()
         stored = JobStore(self.portal).get(job.id)
         stored.counts["errors"] = 1500  # more than the job keeps
@@ -213,8 +276,15 @@ class TestSyncPage(HistoryTestCase):
         transaction.commit()
         self.make_remote("fresh", auto_sync=True, auto_sync_interval=15)
         self.make_remote("manual")
-        done = self.add_job("import", "button", "done", datetime(2026, 3, 2, 14, 0, 0), duration=125,
-                            counts={"created": 6}, message="6 created")
+        done = self.add_job(
+            "import",
+            "button",
+            "done",
+            datetime(2026, 3, 2, 14, 0, 0),
+            duration=125,
+            counts={"created": 6},
+            message="6 created",
+        )
         self.add_job("fetch", "rest", "failed", datetime(2026, 3, 1, 9, 0, 0), duration=5, message="older run")
         running = self.add_job("update", "clock", "running", datetime(2026, 3, 3, 8, 0, 0), duration=0)
 
@@ -251,13 +321,20 @@ class TestSyncPage(HistoryTestCase):
         remote.last_auto_run = datetime(2020, 1, 2, 23, 50)
         transaction.commit()
         self.browser.open(f"{self.portal_url}/@@sync")
-        self.assertIn('id="next-run-src">next run at 2020-01-03 00:05 (overdue: at the next clock tick)</div>',
-                      self.text())
+        self.assertIn(
+            'id="next-run-src">next run at 2020-01-03 00:05 (overdue: at the next clock tick)</div>', self.text()
+        )
 
     def test_a_failed_last_run_is_shown_as_failed(self):
         self.make_remote()
-        failed = self.add_job("update", "hook", "failed", datetime(2026, 3, 2, 14, 0, 0), duration=2,
-                              message="The peer answered HTTP 503.")
+        failed = self.add_job(
+            "update",
+            "hook",
+            "failed",
+            datetime(2026, 3, 2, 14, 0, 0),
+            duration=2,
+            message="The peer answered HTTP 503.",
+        )
         self.browser.open(f"{self.portal_url}/@@sync")
         last = self.status_block(self.text(), "last-run-src")
         self.assertIn(failed.id, last)

@@ -9,10 +9,10 @@ from plone import api
 from plone.app.testing import SITE_OWNER_NAME
 from plone.app.testing import SITE_OWNER_PASSWORD
 
-from senaite_style_sync.jobs.store import Job
-from senaite_style_sync.jobs.store import JobStore
-from senaite_style_sync.remotes.storage import RemoteStorage
-from senaite_style_sync.state.sync_state import Conflict
+from senaite_style_sync.model.jobs import Job
+from senaite_style_sync.model.jobs import JobStore
+from senaite_style_sync.model.state import Conflict
+from senaite_style_sync.model.storage import RemoteStorage
 from senaite_style_sync.testing import EDITOR_NAME
 from senaite_style_sync.testing import EDITOR_PASSWORD
 from tests.browser_helpers import wait_for_job_threads
@@ -196,7 +196,9 @@ class TestPermissions(JobsRestTestCase):
         job.state = "done"
         JobStore(self.portal).add(job)
         remote.active_job = job.id
-        remote.state.conflicts["uid-1"] = Conflict("uid-1", "folder-0/page", "changed here and on the peer", "{}", "{}", "2026-11-20T10:00:00")
+        remote.state.conflicts["uid-1"] = Conflict(
+            "uid-1", "folder-0/page", "changed here and on the peer", "{}", "{}", "2026-11-20T10:00:00"
+        )
         transaction.commit()
         requests_ = [
             ("POST", "/@sync-remotes/src/@fetch", None),
@@ -305,7 +307,9 @@ class TestConflicts(JobsRestTestCase):
 
     def test_deleted_on_the_peer_take_remote_or_keep_local(self):
         originals = self.corpus()
-        leaves = {portal_type: (uid, path) for uid, path, portal_type in originals if portal_type in ("Document", "News Item")}
+        leaves = {
+            portal_type: (uid, path) for uid, path, portal_type in originals if portal_type in ("Document", "News Item")
+        }
         (page_uid, page_path), (news_uid, _news_path) = leaves["Document"], leaves["News Item"]
         self.make_remote()
         self.run_by_rest("fetch")

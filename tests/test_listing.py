@@ -15,10 +15,11 @@ from plone import api
 from plone.app.testing import SITE_OWNER_NAME
 from plone.app.testing import SITE_OWNER_PASSWORD
 
-from senaite_style_sync.peers import client as client_module
-from senaite_style_sync.peers.client import PeerClient
-from senaite_style_sync.peers.client import PeerError
-from senaite_style_sync.remotes.storage import RemoteStorage
+from senaite_style_sync.model.storage import RemoteStorage
+from senaite_style_sync.peer import listing as listing_module
+from senaite_style_sync.peer.http import PeerError
+from senaite_style_sync.peer.http import PeerHTTP
+from senaite_style_sync.peer.readers import StockReader
 from tests.browser_helpers import wait_for_job_threads
 from tests.servers import fault_proxy
 from tests.sync_helpers import SyncTestCase
@@ -33,7 +34,7 @@ JOB_TIMEOUT = 120
 
 @contextmanager
 def page_size(size: int):
-    with mock.patch.object(client_module, "product_config", return_value={"listing-page-size": str(size)}):
+    with mock.patch.object(listing_module, "product_config", return_value={"listing-page-size": str(size)}):
         yield
 
 
@@ -57,8 +58,8 @@ class ListingTestCase(SyncTestCase):
         transaction.commit()
         self.uids = {obj.UID() for obj in self.corpus}
 
-    def client(self, url=None) -> PeerClient:
-        return PeerClient(url or self.source_url, *OWNER)
+    def client(self, url=None) -> StockReader:
+        return StockReader(PeerHTTP(url or self.source_url, *OWNER))
 
     def copies(self) -> set[str]:
         """UIDs of the content objects inside ``plone``."""
@@ -72,8 +73,12 @@ class ListingTestCase(SyncTestCase):
 
     def peer_change(self, method, path, **body):
         response = requests.request(
-            method, f"{self.source_url}/{path}", auth=OWNER, json=body or None,
-            headers={"Accept": "application/json"}, timeout=30,
+            method,
+            f"{self.source_url}/{path}",
+            auth=OWNER,
+            json=body or None,
+            headers={"Accept": "application/json"},
+            timeout=30,
         )
         self.assertLess(response.status_code, 300, response.text)
 
@@ -85,9 +90,19 @@ class TestCompleteListing(ListingTestCase):
         then fall in another order, so offsets repeat some objects and skip others."""
         seen, start, total = [], 0, 1
         while start < total:
-            params = {"sort_on": "getObjPositionInParent", "metadata_fields": "UID", "b_start": start, "b_size": PAGE_SIZE}
-            page = requests.get(f"{self.source_url}/@search", params=params, auth=OWNER, timeout=30,
-                                headers={"Accept": "application/json"}).json()
+            params = {
+                "sort_on": "getObjPositionInParent",
+                "metadata_fields": "UID",
+                "b_start": start,
+                "b_size": PAGE_SIZE,
+            }
+            page = requests.get(
+                f"{self.source_url}/@search",
+                params=params,
+                auth=OWNER,
+                timeout=30,
+                headers={"Accept": "application/json"},
+            ).json()
             seen += [item["UID"] for item in page["items"]]
             start, total = start + PAGE_SIZE, page["items_total"]
         self.assertEqual(len(seen), total)  # the site root too
@@ -125,7 +140,7 @@ class TestCompleteListing(ListingTestCase):
         """Deletions and moves on the real peer while the listing pages through it."""
         deleted_uid = self.source["f0"]["d3"].UID()
         moved_uid = self.source["f5"]["d11"].UID()
-        real_get_json = PeerClient.get_json
+        real_get_json = PeerHTTP.get_object
         calls = []
 
         def get_json(client, url, params=None):
@@ -138,7 +153,7 @@ class TestCompleteListing(ListingTestCase):
                     self.peer_change("POST", "f2/@move", source=[f"{self.source_url}/f4/d0"])
             return result
 
-        with page_size(PAGE_SIZE), mock.patch.object(PeerClient, "get_json", get_json):
+        with page_size(PAGE_SIZE), mock.patch.object(PeerHTTP, "get_object", get_json):
             items = self.client().listing()
         self.assertGreater(len(calls), 2)
         uids = [item.uid for item in items]
@@ -183,7 +198,7 @@ class TestGetUpdatesDeletesOnlyWhatIsGone(ListingTestCase):
     def test_peer_changed_during_the_listing_deletes_only_what_it_deleted(self):
         self.import_all()
         deleted_uid = self.source["f6"]["d2"].UID()
-        real_get_json = PeerClient.get_json
+        real_get_json = PeerHTTP.get_object
         calls = []
 
         def get_json(client, url, params=None):
@@ -195,7 +210,7 @@ class TestGetUpdatesDeletesOnlyWhatIsGone(ListingTestCase):
                     self.peer_change("POST", "f8/@move", source=[f"{self.source_url}/f7/d5"])
             return result
 
-        with page_size(PAGE_SIZE), mock.patch.object(PeerClient, "get_json", get_json):
+        with page_size(PAGE_SIZE), mock.patch.object(PeerHTTP, "get_object", get_json):
             job = self.run_step("update")
         self.assertEqual(list(job.errors), [])
         with page_size(PAGE_SIZE):
@@ -210,12 +225,12 @@ class TestGetUpdatesDeletesOnlyWhatIsGone(ListingTestCase):
         """Should the listing leave out an object the peer still has, the peer is asked by UID."""
         self.import_all()
         hidden = self.source["f10"]["d10"].UID()
-        real_listing = PeerClient.listing
+        real_listing = StockReader.listing
 
         def listing(client, on_page=None):
             return [item for item in real_listing(client, on_page) if item.uid != hidden]
 
-        with page_size(PAGE_SIZE), mock.patch.object(PeerClient, "listing", listing):
+        with page_size(PAGE_SIZE), mock.patch.object(StockReader, "listing", listing):
             job = self.run_step("update")
         self.assertEqual(list(job.errors), [])
         self.assertNotIn("deleted", job.counts)

@@ -9,17 +9,17 @@ from unittest import mock
 
 import transaction
 from cryptography.fernet import Fernet
+from zope.annotation.interfaces import IAnnotations
 
-from senaite_style_sync.remotes import credentials
-from senaite_style_sync.remotes import validation
-from senaite_style_sync.remotes.changes import create_remote
-from senaite_style_sync.remotes.changes import edit_remote
-from senaite_style_sync.remotes.changes import InvalidRemote
-from senaite_style_sync.remotes.storage import ANNOTATION_KEY
-from senaite_style_sync.remotes.storage import RemoteStorage
+from senaite_style_sync.actions.remotes import InvalidRemote
+from senaite_style_sync.actions.remotes import create_remote
+from senaite_style_sync.actions.remotes import edit_remote
+from senaite_style_sync.model import credentials
+from senaite_style_sync.model import validation
+from senaite_style_sync.model.storage import ANNOTATION_KEY
+from senaite_style_sync.model.storage import RemoteStorage
 from senaite_style_sync.testing import SYNC_FUNCTIONAL_TESTING
 from senaite_style_sync.testing import SYNC_INTEGRATION_TESTING
-from zope.annotation.interfaces import IAnnotations
 
 
 PASSWORD = "Unmistakable-Pa55word-4711"

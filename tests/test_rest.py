@@ -7,9 +7,9 @@ import transaction
 from plone.app.testing import SITE_OWNER_NAME
 from plone.app.testing import SITE_OWNER_PASSWORD
 
-from senaite_style_sync.remotes import validation
-from senaite_style_sync.remotes.changes import create_remote
-from senaite_style_sync.remotes.storage import RemoteStorage
+from senaite_style_sync.actions.remotes import create_remote
+from senaite_style_sync.model import validation
+from senaite_style_sync.model.storage import RemoteStorage
 from senaite_style_sync.testing import EDITOR_NAME
 from senaite_style_sync.testing import EDITOR_PASSWORD
 from senaite_style_sync.testing import SITE_ADMIN_NAME
@@ -110,11 +110,18 @@ class TestCrud(RestTestCase):
                 "certificate_path",
                 validation.UNREADABLE_CERTIFICATE,
             ),
-            ({"name": "lab2", "url": "https://x.example.org", "auto_sync": "yes"}, "auto_sync", "Expected true or false."),
+            (
+                {"name": "lab2", "url": "https://x.example.org", "auto_sync": "yes"},
+                "auto_sync",
+                "Expected true or false.",
+            ),
             ({"name": "lab2", "url": "https://x.example.org", "color": "red"}, "color", "Unknown field."),
             ({"name": "lab2", "url": 42}, "url", "Expected a string."),
-            ({"name": "lab2", "url": "https://x.example.org", "skipped_types": "Document"}, "skipped_types",
-             "Expected a list of strings."),
+            (
+                {"name": "lab2", "url": "https://x.example.org", "skipped_types": "Document"},
+                "skipped_types",
+                "Expected a list of strings.",
+            ),
         ]
         for body, field, message in cases:
             with self.subTest(body=body):
@@ -142,8 +149,8 @@ class TestCrud(RestTestCase):
 
 class TestBusyRemote(RestTestCase):
     def test_a_remote_with_a_running_job_is_not_deleted(self):
-        from senaite_style_sync.jobs.store import Job
-        from senaite_style_sync.jobs.store import JobStore
+        from senaite_style_sync.model.jobs import Job
+        from senaite_style_sync.model.jobs import JobStore
 
         remote = create_remote(self.portal, {"name": "lab1", "url": "https://lab1.example.org"})
         job = Job("lab1", "import", "test")

@@ -3,20 +3,22 @@
 import unittest
 
 from plone import api
-from plone.app.testing import setRoles
 from plone.app.testing import TEST_USER_ID
+from plone.app.testing import setRoles
 from plone.browserlayer.utils import registered_layers
-
-from senaite_style_sync.interfaces import ISenaiteStyleSyncLayer
-from senaite_style_sync.jobs.store import ANNOTATION_KEY as JOBS_KEY
-from senaite_style_sync.jobs.store import Job
-from senaite_style_sync.jobs.store import JobStore
-from senaite_style_sync.permissions import MANAGE_REMOTES
-from senaite_style_sync.remotes.changes import create_remote
-from senaite_style_sync.remotes.storage import ANNOTATION_KEY
-from senaite_style_sync.remotes.storage import RemoteStorage
-from senaite_style_sync.testing import SYNC_INTEGRATION_TESTING
 from zope.annotation.interfaces import IAnnotations
+
+from senaite_style_sync.actions.remotes import create_remote
+from senaite_style_sync.interfaces import ISenaiteStyleSyncLayer
+from senaite_style_sync.model.jobs import ANNOTATION_KEY as JOBS_KEY
+from senaite_style_sync.model.jobs import Job
+from senaite_style_sync.model.jobs import JobStore
+from senaite_style_sync.model.storage import ANNOTATION_KEY
+from senaite_style_sync.model.storage import RemoteStorage
+from senaite_style_sync.testing import SYNC_INTEGRATION_TESTING
+
+
+MANAGE_REMOTES = "senaite_style_sync: Manage remotes"  # as registered in permissions.zcml
 
 
 class TestInstall(unittest.TestCase):

@@ -7,13 +7,13 @@ import transaction
 from plone import api
 from plone.app.linkintegrity.utils import getOutgoingLinks
 
-from senaite_style_sync.engine.local import iso
-from senaite_style_sync.jobs.steps import read_chunks
-from senaite_style_sync.peers.client import PeerClient
-from senaite_style_sync.remotes.storage import RemoteStorage
+from senaite_style_sync.model.storage import RemoteStorage
+from senaite_style_sync.peer.http import PeerHTTP
+from senaite_style_sync.sync.local import iso
+from senaite_style_sync.sync.read_ahead import read_chunks
 from tests.corpus import build_corpus
-from tests.sync_helpers import checksum
 from tests.sync_helpers import SyncTestCase
+from tests.sync_helpers import checksum
 
 
 def relative(site, obj) -> str:
@@ -38,13 +38,13 @@ class TestImport(SyncTestCase):
         self.assertEqual(len(list(api.content.find(context=self.portal, portal_type="Document"))), 0)
 
         urls = []
-        real_request = PeerClient._request
+        real_request = PeerHTTP.request
 
         def spy(client, method, url, **kwargs):
             urls.append(url)
             return real_request(client, method, url, **kwargs)
 
-        with mock.patch.object(PeerClient, "_request", spy):
+        with mock.patch.object(PeerHTTP, "request", spy):
             job = self.run_step("import")
         self.assertEqual(list(job.errors), [])
         self.assertEqual(job.counts.get("created"), 40)
@@ -59,7 +59,11 @@ class TestImport(SyncTestCase):
                 self.assertEqual(relative(self.portal, copy), relative(self.source, original))
                 self.assertEqual(copy.portal_type, original.portal_type)
                 self.assertEqual(copy.title, original.title)
-                self.assertEqual(api.content.get_state(copy, None), api.content.get_state(original, None), dict(copy.workflow_history))
+                self.assertEqual(
+                    api.content.get_state(copy, None),
+                    api.content.get_state(original, None),
+                    dict(copy.workflow_history),
+                )
                 self.assertEqual(iso(copy.created()), iso(original.created()))
                 self.assertEqual(iso(copy.modified()), iso(original.modified()))
                 self.assertEqual(iso(copy.effective()), iso(original.effective()))
@@ -114,9 +118,7 @@ class TestImportFromStockPeer(TestImport):
 def content_serials(site) -> dict:
     """Path -> ZODB serial of every catalogued object: equal before and after means nothing was written."""
     catalog = site.portal_catalog
-    return {
-        brain.getPath(): brain._unrestrictedGetObject()._p_serial for brain in catalog.unrestrictedSearchResults()
-    }
+    return {brain.getPath(): brain._unrestrictedGetObject()._p_serial for brain in catalog.unrestrictedSearchResults()}
 
 
 class TestIdempotentAndUpdates(SyncTestCase):

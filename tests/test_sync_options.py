@@ -5,17 +5,17 @@ from unittest import mock
 
 import transaction
 from plone import api
-from plone.registry import field
 from plone.registry import Record
+from plone.registry import field
 from Products.CMFCore.utils import getToolByName
 
-from senaite_style_sync.engine.principals import import_principals
-from senaite_style_sync.engine.registry import import_registry
-from senaite_style_sync.engine.registry import is_excluded_setting
-from senaite_style_sync.jobs.store import Job
-from senaite_style_sync.jobs.store import JobStore
-from senaite_style_sync.peers.client import PeerClient
-from senaite_style_sync.remotes.storage import RemoteStorage
+from senaite_style_sync.importers.principals import import_principals
+from senaite_style_sync.importers.registry import import_registry
+from senaite_style_sync.importers.registry import is_excluded_setting
+from senaite_style_sync.model.jobs import Job
+from senaite_style_sync.model.jobs import JobStore
+from senaite_style_sync.model.storage import RemoteStorage
+from senaite_style_sync.peer.http import PeerHTTP
 from senaite_style_sync.testing import EDITOR_NAME
 from senaite_style_sync.testing import EDITOR_PASSWORD
 from senaite_style_sync.testing import SITE_ADMIN_NAME
@@ -59,14 +59,14 @@ class OptionsTestCase(SyncTestCase):
         job = Job(name, "import", "test")
         JobStore(self.portal).add(job)
         transaction.commit()
-        client = PeerClient(
+        http = PeerHTTP(
             remote.url,
             remote.username,
             remote.password() if password is None else password,
             remote.certificate_path,
             backoff=0.01,
         )
-        function(self.portal, remote, job, client)
+        function(self.portal, remote, job, http)
         written = registered_objects(self.portal, job)
         transaction.commit()
         return job, written
@@ -192,7 +192,7 @@ class TestRegistryImport(OptionsTestCase):
         job, _ = self.run_import(import_registry)
         self.assertEqual(self.registry(self.portal)[PREFIX + "count"], 0)
         self.assertEqual(self.registry(self.portal)[PREFIX + "ratio"], 0.5)
-        errors = dict(((obj, step), message) for obj, step, message in self.errors(job))
+        errors = {(obj, step): message for obj, step, message in self.errors(job)}
         self.assertIn("TooBig", errors[(PREFIX + "count", "registry")])
         self.assertIn((PREFIX + "only_there", "registry"), errors)
         self.assertEqual(job.counts.get("errors"), 2)
@@ -386,7 +386,7 @@ class TestPrincipalsImport(OptionsTestCase):
             api.group.add_user(groupname="samplers", username=f"sampler{number}")
         transaction.commit()
         self.make_remote(import_users=True)
-        with mock.patch("senaite_style_sync.engine.principals.MEMBERS_BATCH", 7):  # and 7 a page of its own
+        with mock.patch("senaite_style_sync.importers.principals_peer.MEMBERS_BATCH", 7):  # and 7 a page of its own
             job, _ = self.run_import(import_principals)
         self.assertEqual(self.errors(job), [])
         self.on_portal()

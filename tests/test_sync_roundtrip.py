@@ -7,12 +7,12 @@ from plone import api
 from plone.app.testing import SITE_OWNER_NAME
 from plone.app.testing import SITE_OWNER_PASSWORD
 
-from senaite_style_sync.engine.apply import Applier
+from senaite_style_sync.actions.remotes import create_remote
 from senaite_style_sync.jobs.steps import run_step
-from senaite_style_sync.jobs.store import Job
-from senaite_style_sync.jobs.store import JobStore
-from senaite_style_sync.remotes.changes import create_remote
-from senaite_style_sync.remotes.storage import RemoteStorage
+from senaite_style_sync.model.jobs import Job
+from senaite_style_sync.model.jobs import JobStore
+from senaite_style_sync.model.storage import RemoteStorage
+from senaite_style_sync.sync.writer import Applier
 from tests.corpus import build_corpus
 from tests.sync_helpers import SyncTestCase
 
@@ -27,8 +27,9 @@ class TestUpdateOnlyRoundTrip(SyncTestCase):
         # The peer pulls everything from this site (the peer runs the add-on too).
         source = self.on_source()
         plone_url = f"http://{self.layer['host']}:{self.layer['port']}/plone"
-        create_remote(source, {"name": "central", "url": plone_url, "username": SITE_OWNER_NAME,
-                               "password": SITE_OWNER_PASSWORD})
+        create_remote(
+            source, {"name": "central", "url": plone_url, "username": SITE_OWNER_NAME, "password": SITE_OWNER_PASSWORD}
+        )
         transaction.commit()
         for step in ("fetch", "import"):
             job = Job("central", step, "test")
@@ -97,13 +98,15 @@ class TestResume(SyncTestCase):
             self.assertEqual(copies[0].getPath().replace("/plone/", "/source/"), "/".join(original.getPhysicalPath()))
         expected = {"/".join(o.getPhysicalPath()).replace("/source/", "/plone/") for o in originals} | {"/plone"}
         catalog = self.portal.portal_catalog
-        paths = {b.getPath() for b in catalog.unrestrictedSearchResults(path="/plone") if b.getPath().startswith("/plone")}
+        paths = {
+            b.getPath() for b in catalog.unrestrictedSearchResults(path="/plone") if b.getPath().startswith("/plone")
+        }
         self.assertEqual(paths, expected)
 
 
 class TestFaultyPeer(SyncTestCase):
     def test_objects_the_peer_fails_on_are_recorded_and_the_rest_synced(self):
-        from senaite_style_sync.peers import client
+        from senaite_style_sync.peer import http
         from tests.servers import fault_proxy
 
         self.on_source()
@@ -111,7 +114,7 @@ class TestFaultyPeer(SyncTestCase):
         transaction.commit()
         broken = {originals[5].UID(): "500", originals[12].UID(): "garbage", originals[20].UID(): "timeout"}
         faults = dict(broken)
-        with mock.patch.object(client, "TIMEOUT", 1.0), mock.patch.object(client, "BACKOFF", 0.01):
+        with mock.patch.object(http, "TIMEOUT", 1.0), mock.patch.object(http, "BACKOFF", 0.01):
             with fault_proxy(self.layer["host"], self.layer["port"], faults) as proxy:
                 self.source_url = f"{proxy}/source"
                 self.make_remote()
@@ -121,7 +124,14 @@ class TestFaultyPeer(SyncTestCase):
                 # the three objects (read errors) and whatever they contain (no parent to write into)
                 expected = {self.relative(o) for o in originals if self.under_broken(o, originals, broken)}
                 self.assertEqual(failed, expected, list(job.errors))
-                self.assertEqual({e["step"] for e in job.errors if e["object"] in map(self.relative, [originals[i] for i in (5, 12, 20)])}, {"read"})
+                self.assertEqual(
+                    {
+                        e["step"]
+                        for e in job.errors
+                        if e["object"] in map(self.relative, [originals[i] for i in (5, 12, 20)])
+                    },
+                    {"read"},
+                )
                 self.assertEqual(job.counts.get("created"), 30 - len(expected))
                 self.on_portal()
                 self.assertIsNone(self.find(self.portal, originals[12].UID()))
@@ -141,4 +151,6 @@ class TestFaultyPeer(SyncTestCase):
 
     def under_broken(self, obj, originals, broken):
         path = self.relative(obj)
-        return any(path == self.relative(o) or path.startswith(self.relative(o) + "/") for o in originals if o.UID() in broken)
+        return any(
+            path == self.relative(o) or path.startswith(self.relative(o) + "/") for o in originals if o.UID() in broken
+        )

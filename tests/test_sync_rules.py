@@ -7,8 +7,10 @@ from plone.app.testing import SITE_OWNER_NAME
 from plone.app.testing import SITE_OWNER_PASSWORD
 from zExceptions import Unauthorized
 
-from senaite_style_sync.remotes.changes import edit_remote
-from senaite_style_sync.remotes.storage import RemoteStorage
+from senaite_style_sync.actions.remotes import edit_remote
+from senaite_style_sync.model.storage import RemoteStorage
+from senaite_style_sync.sync.conflicts import keep_local
+from senaite_style_sync.sync.writer import Applier
 from tests.sync_helpers import SyncTestCase
 
 
@@ -101,7 +103,9 @@ class TestReadOnly(SyncTestCase):
         # Deleting the remote turns its read-only copies into ordinary content again.
         answer = requests.delete(
             f"http://{self.layer['host']}:{self.layer['port']}/plone/@sync-remotes/src",
-            auth=auth, headers=headers, timeout=30,
+            auth=auth,
+            headers=headers,
+            timeout=30,
         )
         self.assertEqual(answer.status_code, 204)
         transaction.begin()
@@ -186,8 +190,6 @@ class TestConflicts(SyncTestCase):
         self.assertEqual(self.local_title(), "Local edit")
 
     def test_resolve_take_remote_then_keep_local(self):
-        from senaite_style_sync.engine.apply import Applier
-
         self.edit_both()
         self.run_step("update")
         remote = RemoteStorage(self.portal).get("src")
@@ -200,7 +202,7 @@ class TestConflicts(SyncTestCase):
         self.edit_both()
         self.run_step("update")
         remote = RemoteStorage(self.portal).get("src")
-        Applier(self.portal, remote, self.portal.REQUEST, self.source_url).keep_local(self.page.UID())
+        keep_local(Applier(self.portal, remote, self.portal.REQUEST, self.source_url), self.page.UID())
         transaction.commit()
         job = self.run_step("update")
         self.assertFalse(job.counts.get("conflicts"), dict(job.counts))

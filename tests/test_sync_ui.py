@@ -13,19 +13,19 @@ from DateTime import DateTime
 from plone.app.testing import SITE_OWNER_NAME
 from plone.app.testing import SITE_OWNER_PASSWORD
 
-from senaite_style_sync.browser.actions import BAD_SINCE
-from senaite_style_sync.browser.actions import MISSING_SINCE
-from senaite_style_sync.jobs.store import Job
-from senaite_style_sync.jobs.store import JobStore
-from senaite_style_sync.remotes.storage import RemoteStorage
-from senaite_style_sync.state.sync_state import Conflict
+from senaite_style_sync.actions.jobs import BAD_SINCE
+from senaite_style_sync.actions.jobs import MISSING_SINCE
+from senaite_style_sync.model.jobs import Job
+from senaite_style_sync.model.jobs import JobStore
+from senaite_style_sync.model.state import Conflict
+from senaite_style_sync.model.storage import RemoteStorage
 from senaite_style_sync.testing import EDITOR_NAME
 from senaite_style_sync.testing import EDITOR_PASSWORD
+from tests.browser_helpers import SYNC_BROWSER_TESTING
 from tests.browser_helpers import InProcessBrowser
 from tests.browser_helpers import logged_in_page
 from tests.browser_helpers import require_browser
 from tests.browser_helpers import site_url
-from tests.browser_helpers import SYNC_BROWSER_TESTING
 from tests.browser_helpers import wait_for_job_threads
 from tests.corpus import build_corpus
 from tests.sync_helpers import SyncTestCase
@@ -176,7 +176,9 @@ class TestSyncPage(BrowserTestCase):
         contents = self.text()
         for key, count in remote.last_plan.items():
             with self.subTest(plan=key):
-                self.assertRegex(contents, rf'class="list-inline-item plan-{key}">\s*<span class="count">{count}</span>')
+                self.assertRegex(
+                    contents, rf'class="list-inline-item plan-{key}">\s*<span class="count">{count}</span>'
+                )
         self.assertIn(f'data-job-id="{job.id}"', contents)
         self.assertIn(f'data-job-url="{self.portal_url}/@sync-jobs/{job.id}"', contents)
         self.assertIn('data-job-active="false"', contents)
@@ -190,7 +192,10 @@ class TestSyncPage(BrowserTestCase):
         self.assertIn("++resource++senaite_style_sync/sync.js", contents)
         self.assertIn('<span class="conflict-count">1</span>', contents)
         self.browser.open(f"{self.portal_url}/++resource++senaite_style_sync/sync.js")
-        self.assertIn("data-job-url", self.browser.contents.decode() if isinstance(self.browser.contents, bytes) else self.browser.contents)
+        self.assertIn(
+            "data-job-url",
+            self.browser.contents.decode() if isinstance(self.browser.contents, bytes) else self.browser.contents,
+        )
 
     def test_running_job_is_followed_live(self):
         remote = self.make_remote()
@@ -318,7 +323,9 @@ class TestConflictsPage(BrowserTestCase):
 
     def test_buttons_need_the_csrf_token(self):
         remote = self.make_remote()
-        remote.state.conflicts["uid-1"] = Conflict("uid-1", "folder/page", "changed here and on the peer", "{}", "{}", "")
+        remote.state.conflicts["uid-1"] = Conflict(
+            "uid-1", "folder/page", "changed here and on the peer", "{}", "{}", ""
+        )
         transaction.commit()
         self.browser.handleErrors = True
         for view, data in (
@@ -336,7 +343,9 @@ class TestConflictsPage(BrowserTestCase):
 
     def test_anonymous_and_editor_refused(self):
         remote = self.make_remote()
-        remote.state.conflicts["uid-1"] = Conflict("uid-1", "folder/page", "changed here and on the peer", "{}", "{}", "")
+        remote.state.conflicts["uid-1"] = Conflict(
+            "uid-1", "folder/page", "changed here and on the peer", "{}", "{}", ""
+        )
         transaction.commit()
         for user, password in ((None, None), (EDITOR_NAME, EDITOR_PASSWORD)):
             browser = self.browser_as(user, password)

@@ -46,11 +46,20 @@ class ZeoCluster(Layer):
         self.processes = []
         zeo_port, self["port1"], self["port2"] = free_port(), free_port(), free_port()
         build = subprocess.run(
-            [str(BUILDOUT), "-N", "-c", str(REPO / "buildout-zeo.cfg"),
-             f"buildout:directory={self.dir}", f"buildout:develop={REPO}",
-             f"zeoserver:zeo-address=127.0.0.1:{zeo_port}",
-             f"client1:http-address=127.0.0.1:{self['port1']}", f"client2:http-address=127.0.0.1:{self['port2']}"],
-            cwd=self.dir, capture_output=True, text=True,
+            [
+                str(BUILDOUT),
+                "-N",
+                "-c",
+                str(REPO / "buildout-zeo.cfg"),
+                f"buildout:directory={self.dir}",
+                f"buildout:develop={REPO}",
+                f"zeoserver:zeo-address=127.0.0.1:{zeo_port}",
+                f"client1:http-address=127.0.0.1:{self['port1']}",
+                f"client2:http-address=127.0.0.1:{self['port2']}",
+            ],
+            cwd=self.dir,
+            capture_output=True,
+            text=True,
         )
         if build.returncode:
             raise AssertionError(build.stdout + build.stderr)
@@ -68,13 +77,23 @@ class ZeoCluster(Layer):
     def start(self, script, *args):
         # A session of its own: ``bin/clientN fg`` runs Zope in a child process, and
         # stopping must reach it too.
-        self.processes.append(subprocess.Popen([str(self.dir / "bin" / script), *args], start_new_session=True,
-                                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        self.processes.append(
+            subprocess.Popen(
+                [str(self.dir / "bin" / script), *args],
+                start_new_session=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
 
     def run_script(self, client, script):
         """``bin/<client> run`` a script of tests/zeo/ (a ZEO client may do so while the others run)."""
-        return subprocess.run([str(self.dir / "bin" / client), "run", str(REPO / "tests" / "zeo" / script)],
-                              capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            [str(self.dir / "bin" / client), "run", str(REPO / "tests" / "zeo" / script)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
 
     def tearDown(self):
         for process in reversed(self.processes):
@@ -102,7 +121,9 @@ class TestZeoCluster(unittest.TestCase):
             answer = requests.get(f"http://127.0.0.1:{port}/Plone/do_auto_sync", auth=("admin", "admin"), timeout=60)
             answers.append((port, answer.status_code, answer.text))
 
-        threads = [threading.Thread(target=call, args=(port,)) for port in (self.layer['port1'], self.layer['port2']) * 2]
+        threads = [
+            threading.Thread(target=call, args=(port,)) for port in (self.layer["port1"], self.layer["port2"]) * 2
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:

@@ -1,7 +1,42 @@
-"""Marker interfaces."""
+"""Marker interfaces and the extension points: field writers, importers."""
 
+from zope.interface import Attribute
+from zope.interface import Interface
 from zope.publisher.interfaces.browser import IDefaultBrowserLayer
 
 
 class ISenaiteStyleSyncLayer(IDefaultBrowserLayer):
     """Browser layer: the add-on's views and services exist only where it is installed."""
+
+
+class IFieldWriter(Interface):
+    """Writes one schema field of a copy from the peer's JSON value.
+
+    Looked up as a multi-adapter of (field, object, request), the way plone.restapi finds
+    its field deserializers: register one for a field interface to change how values of
+    that kind of field are written, without touching the pipeline.
+    """
+
+    def __call__(value, io):
+        """Write ``value`` (the peer's JSON for this field).
+
+        ``io`` (sync.fields.WriteIO) gives what a writer may need besides the value: the
+        link converter for rich text, the downloaded blob files, and ``relations``, where
+        relation writers leave their targets' peer URLs for the second pass.
+        """
+
+
+class IImporter(Interface):
+    """An option beyond content (registry records, settings, users), run after the content.
+
+    Registered as a named utility; a run calls, in ``order``, every importer the remote
+    enables. Adding one is a registration, not an edit of the steps.
+    """
+
+    order = Attribute("Sort key among importers (lower runs first).")
+
+    def enabled(remote):
+        """Whether ``remote``'s settings ask for this import."""
+
+    def __call__(site, remote, job, http):
+        """Import; record per-item failures on ``job`` and never commit (the caller does)."""

@@ -4,9 +4,9 @@ from plone import api
 from plone.base.interfaces import INonInstallable
 from zope.interface import implementer
 
-from senaite_style_sync.jobs.store import JobStore
-from senaite_style_sync.remotes.changes import delete_remote
-from senaite_style_sync.remotes.storage import RemoteStorage
+from senaite_style_sync.actions.remotes import delete_remote
+from senaite_style_sync.model.jobs import JobStore
+from senaite_style_sync.model.storage import RemoteStorage
 
 
 @implementer(INonInstallable)

@@ -10,17 +10,17 @@ import os
 import transaction
 from cryptography.fernet import Fernet
 from plone.app.contenttypes.testing import PLONE_APP_CONTENTTYPES_FIXTURE
-from plone.app.testing import applyProfile
+from plone.app.testing import TEST_USER_ID
 from plone.app.testing import FunctionalTesting
 from plone.app.testing import IntegrationTesting
 from plone.app.testing import PloneSandboxLayer
+from plone.app.testing import applyProfile
 from plone.app.testing import setRoles
-from plone.app.testing import TEST_USER_ID
 from plone.testing.zope import WSGI_SERVER_FIXTURE
 from Products.CMFPlone.factory import addPloneSite
 from zope.component.hooks import setSite
 
-from senaite_style_sync.remotes.credentials import ENV_KEY
+from senaite_style_sync.model.credentials import ENV_KEY
 
 
 SOURCE_SITE_ID = "source"
@@ -38,6 +38,7 @@ class SyncLayer(PloneSandboxLayer):
         self._previous_key = os.environ.get(ENV_KEY)
         os.environ[ENV_KEY] = Fernet.generate_key().decode()
         import plone.restapi
+
         import senaite_style_sync
 
         self.loadZCML(package=plone.restapi)
@@ -72,6 +73,4 @@ class SyncLayer(PloneSandboxLayer):
 
 SYNC_FIXTURE = SyncLayer()
 SYNC_INTEGRATION_TESTING = IntegrationTesting(bases=(SYNC_FIXTURE,), name="SyncLayer:Integration")
-SYNC_FUNCTIONAL_TESTING = FunctionalTesting(
-    bases=(SYNC_FIXTURE, WSGI_SERVER_FIXTURE), name="SyncLayer:Functional"
-)
+SYNC_FUNCTIONAL_TESTING = FunctionalTesting(bases=(SYNC_FIXTURE, WSGI_SERVER_FIXTURE), name="SyncLayer:Functional")

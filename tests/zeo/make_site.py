@@ -6,7 +6,7 @@ from Products.CMFPlone.factory import addPloneSite
 from Testing.makerequest import makerequest
 from zope.component.hooks import setSite
 
-from senaite_style_sync.remotes.changes import create_remote
+from senaite_style_sync.actions.remotes import create_remote
 
 
 app = makerequest(app)  # noqa: F821 -- ``app`` is given by ``bin/clientN run``

@@ -9,16 +9,16 @@ from plone.protect import PostOnly
 from Products.Five.browser import BrowserView
 from zExceptions import BadRequest
 
-from senaite_style_sync.browser.actions import conflict_data
-from senaite_style_sync.browser.actions import ConflictNotFound
-from senaite_style_sync.browser.actions import keep_local
-from senaite_style_sync.browser.actions import step_title
-from senaite_style_sync.browser.actions import take_remote
-from senaite_style_sync.browser.actions import TAKE_CHOICES
+from senaite_style_sync.actions.conflicts import TAKE_CHOICES
+from senaite_style_sync.actions.conflicts import ConflictNotFound
+from senaite_style_sync.actions.conflicts import conflict_data
+from senaite_style_sync.actions.conflicts import keep_local
+from senaite_style_sync.actions.conflicts import take_remote
+from senaite_style_sync.actions.jobs import step_title
 from senaite_style_sync.browser.steps import TRIGGER
 from senaite_style_sync.browser.utils import requested_remote
-from senaite_style_sync.engine.local import LocalSite
 from senaite_style_sync.jobs.runner import active_job
+from senaite_style_sync.sync.local import LocalSite
 
 
 # Shown for both versions, in this order, whether they differ or not.
@@ -134,7 +134,10 @@ class SyncConflictsView(BrowserView):
         if job is None:
             return ""
         step = step_title(job.step)
-        return f"The {step} job for '{self.remote.name}' is running ({job.done}/{job.total}): a decision taken now is applied by the next Import."
+        return (
+            f"The {step} job for '{self.remote.name}' is running ({job.done}/{job.total}): "
+            "a decision taken now is applied by the next Import."
+        )
 
     def conflicts(self) -> list[dict[str, Any]]:
         state = self.remote.state

@@ -4,10 +4,10 @@ from plone import api
 from plone.protect import CheckAuthenticator
 from Products.Five.browser import BrowserView
 
+from senaite_style_sync.actions.remotes import RemoteBusy
+from senaite_style_sync.actions.remotes import delete_remote
 from senaite_style_sync.browser.utils import requested_remote
 from senaite_style_sync.browser.utils import sync_page_url
-from senaite_style_sync.remotes.changes import delete_remote
-from senaite_style_sync.remotes.changes import RemoteBusy
 
 
 class RemoteDeleteView(BrowserView):

@@ -8,17 +8,17 @@ from plone.protect import PostOnly
 from Products.Five.browser import BrowserView
 from zExceptions import NotFound
 
-from senaite_style_sync.browser.actions import step_title
+from senaite_style_sync.actions.jobs import step_title
+from senaite_style_sync.browser.overview import PLAN_LABELS
+from senaite_style_sync.browser.overview import STATE_BADGES
 from senaite_style_sync.browser.overview import duration_text
 from senaite_style_sync.browser.overview import history_url
-from senaite_style_sync.browser.overview import PLAN_LABELS
 from senaite_style_sync.browser.overview import run_url
-from senaite_style_sync.browser.overview import STATE_BADGES
 from senaite_style_sync.browser.steps import start_from_browser
 from senaite_style_sync.browser.utils import requested_remote
-from senaite_style_sync.jobs.store import Job
-from senaite_style_sync.jobs.store import JobStore
-from senaite_style_sync.remotes.storage import RemoteStorage
+from senaite_style_sync.model.jobs import Job
+from senaite_style_sync.model.jobs import JobStore
+from senaite_style_sync.model.storage import RemoteStorage
 
 
 # The counts shown as columns of the history and first on a run page, in this order.

@@ -8,18 +8,18 @@ from Products.Five.browser import BrowserView
 from zope.component import getUtility
 from zope.schema.interfaces import IVocabularyFactory
 
-from senaite_style_sync.browser.actions import job_data
-from senaite_style_sync.browser.actions import latest_job
-from senaite_style_sync.browser.actions import STEP_TITLES
-from senaite_style_sync.browser.actions import step_title
+from senaite_style_sync.actions.jobs import STEP_TITLES
+from senaite_style_sync.actions.jobs import job_data
+from senaite_style_sync.actions.jobs import latest_job
+from senaite_style_sync.actions.jobs import step_title
 from senaite_style_sync.jobs.schedule import next_run
-from senaite_style_sync.jobs.store import Job
-from senaite_style_sync.jobs.store import JobStore
-from senaite_style_sync.remotes.remote import Remote
-from senaite_style_sync.remotes.schema import IRemote
-from senaite_style_sync.remotes.schema import TYPE_RULE_FIELDS
-from senaite_style_sync.remotes.schema import TYPES_VOCABULARY
-from senaite_style_sync.remotes.storage import RemoteStorage
+from senaite_style_sync.model.jobs import Job
+from senaite_style_sync.model.jobs import JobStore
+from senaite_style_sync.model.remote import Remote
+from senaite_style_sync.model.schema import TYPE_RULE_FIELDS
+from senaite_style_sync.model.schema import TYPES_VOCABULARY
+from senaite_style_sync.model.schema import IRemote
+from senaite_style_sync.model.storage import RemoteStorage
 
 
 PLAN_LABELS = (
@@ -108,7 +108,12 @@ def job_summary(site, job) -> dict[str, Any] | None:
     }
 
 
-STATE_BADGES = {"done": "bg-success", "needs-confirmation": "bg-warning", "failed": "bg-danger", "interrupted": "bg-danger"}
+STATE_BADGES = {
+    "done": "bg-success",
+    "needs-confirmation": "bg-warning",
+    "failed": "bg-danger",
+    "interrupted": "bg-danger",
+}
 ENDED_STATES = ("done", "needs-confirmation", "failed", "interrupted")
 
 

@@ -13,19 +13,19 @@ from z3c.form.interfaces import IErrorViewSnippet
 from zope.component import getMultiAdapter
 from zope.interface import Invalid
 
+from senaite_style_sync.actions.remotes import InvalidRemote
+from senaite_style_sync.actions.remotes import create_remote
+from senaite_style_sync.actions.remotes import edit_remote
 from senaite_style_sync.browser.steps import start_from_browser
 from senaite_style_sync.browser.utils import requested_remote
 from senaite_style_sync.browser.utils import sync_page_url
-from senaite_style_sync.peers.probe import check_connection
-from senaite_style_sync.remotes.changes import create_remote
-from senaite_style_sync.remotes.changes import edit_remote
-from senaite_style_sync.remotes.changes import InvalidRemote
-from senaite_style_sync.remotes.credentials import CredentialError
-from senaite_style_sync.remotes.remote import Remote
-from senaite_style_sync.remotes.schema import IRemote
-from senaite_style_sync.remotes.schema import TYPE_RULE_FIELDS
-from senaite_style_sync.remotes.validation import certificate_error
-from senaite_style_sync.remotes.validation import url_error
+from senaite_style_sync.model.credentials import CredentialError
+from senaite_style_sync.model.remote import Remote
+from senaite_style_sync.model.schema import TYPE_RULE_FIELDS
+from senaite_style_sync.model.schema import IRemote
+from senaite_style_sync.model.validation import certificate_error
+from senaite_style_sync.model.validation import url_error
+from senaite_style_sync.peer.probe import check_connection
 
 
 def remote_fields(name_mode: str | None = None) -> field.Fields:
@@ -104,7 +104,10 @@ class RemoteForm(form.Form):
         url = data.get("url") or ""
         problems = {
             name: message
-            for name, message in (("url", url_error(url)), ("certificate_path", certificate_error(data.get("certificate_path") or "")))
+            for name, message in (
+                ("url", url_error(url)),
+                ("certificate_path", certificate_error(data.get("certificate_path") or "")),
+            )
             if message
         }
         if problems:

@@ -6,14 +6,14 @@ from plone.protect import PostOnly
 from Products.Five.browser import BrowserView
 from zExceptions import BadRequest
 
-from senaite_style_sync.browser.actions import started_message
-from senaite_style_sync.browser.actions import STEP_TITLES
+from senaite_style_sync.actions.jobs import STEP_TITLES
+from senaite_style_sync.actions.jobs import started_message
 from senaite_style_sync.browser.utils import requested_remote
 from senaite_style_sync.browser.utils import sync_page_url
-from senaite_style_sync.jobs.runner import start_job
 from senaite_style_sync.jobs.runner import JobRefused
-from senaite_style_sync.jobs.store import Job
-from senaite_style_sync.remotes.remote import Remote
+from senaite_style_sync.jobs.runner import start_job
+from senaite_style_sync.model.jobs import Job
+from senaite_style_sync.model.remote import Remote
 
 
 TRIGGER = "button"

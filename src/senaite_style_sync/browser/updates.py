@@ -1,20 +1,20 @@
 """Get Updates by hand: re-read every object the peer modified since a given date and time."""
 
+from datetime import UTC
 from datetime import datetime
-from datetime import timezone
 
 from plone import api
 from plone.protect import CheckAuthenticator
 from Products.Five.browser import BrowserView
 
-from senaite_style_sync.browser.actions import InvalidSince
-from senaite_style_sync.browser.actions import normalise_since
-from senaite_style_sync.browser.actions import started_message
+from senaite_style_sync.actions.jobs import InvalidSince
+from senaite_style_sync.actions.jobs import normalise_since
+from senaite_style_sync.actions.jobs import started_message
 from senaite_style_sync.browser.steps import TRIGGER
 from senaite_style_sync.browser.utils import requested_remote
 from senaite_style_sync.browser.utils import sync_page_url
-from senaite_style_sync.jobs.runner import start_job
 from senaite_style_sync.jobs.runner import JobRefused
+from senaite_style_sync.jobs.runner import start_job
 
 
 def input_value(iso: str) -> str:
@@ -26,7 +26,7 @@ def input_value(iso: str) -> str:
     except ValueError:
         return ""
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc)
+        moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M")
 
 

@@ -3,8 +3,8 @@
 from plone import api
 from zExceptions import NotFound
 
-from senaite_style_sync.remotes.remote import Remote
-from senaite_style_sync.remotes.storage import RemoteStorage
+from senaite_style_sync.model.remote import Remote
+from senaite_style_sync.model.storage import RemoteStorage
 
 
 def requested_remote(site, request) -> Remote:

@@ -19,17 +19,12 @@ import threading
 from dataclasses import dataclass
 
 import transaction
-from AccessControl.SecurityManagement import newSecurityManager
-from AccessControl.SecurityManagement import noSecurityManager
-from AccessControl.users import UnrestrictedUser
-from Testing.makerequest import makerequest
 from ZODB.POSException import ConflictError
 from zope.component.hooks import setSite
-from zope.globalrequest import clearRequest
-from zope.globalrequest import setRequest
 
 from senaite_style_sync.config import product_config
 from senaite_style_sync.jobs.schedule import run_auto_sync
+from senaite_style_sync.jobs.system import as_system
 
 
 logger = logging.getLogger("senaite_style_sync.clock")
@@ -73,33 +68,23 @@ class Clock(threading.Thread):
         self.stopped.set()
 
     def tick(self, site_path: str) -> None:
-        connection = self.db.open()
-        try:
-            app = makerequest(connection.root()["Application"])
-            app.REQUEST["PARENTS"] = [app]
-            setRequest(app.REQUEST)
-            newSecurityManager(None, UnrestrictedUser("senaite_style_sync-clock", "", ["Manager"], []).__of__(app.acl_users))
-            for attempt in range(TICK_RETRIES):
-                try:
-                    site = app.unrestrictedTraverse(site_path)
-                    setSite(site)
-                    decisions = run_auto_sync(site, "clock")
-                    transaction.commit()
-                    for decision in decisions:
-                        if decision.action == "started":
-                            logger.info("%s: %s", decision.remote, decision.detail)
-                    return
-                except ConflictError:
-                    transaction.abort()  # another client or request started it: look again
-            logger.warning("Auto-Sync tick for %s gave up after %s write conflicts.", site_path, TICK_RETRIES)
-        except Exception:  # noqa: BLE001 -- a failing tick must not stop the clock
-            transaction.abort()
-            logger.exception("Auto-Sync tick for %s failed", site_path)
-        finally:
-            noSecurityManager()
-            setSite(None)
-            clearRequest()
-            connection.close()
+        with as_system(self.db, "senaite_style_sync-clock") as app:
+            try:
+                for _attempt in range(TICK_RETRIES):
+                    try:
+                        site = app.unrestrictedTraverse(site_path)
+                        setSite(site)
+                        decisions = run_auto_sync(site, "clock")
+                        transaction.commit()
+                        for decision in decisions:
+                            if decision.action == "started":
+                                logger.info("%s: %s", decision.remote, decision.detail)
+                        return
+                    except ConflictError:
+                        transaction.abort()  # another client or request started it: look again
+                logger.warning("Auto-Sync tick for %s gave up after %s write conflicts.", site_path, TICK_RETRIES)
+            except Exception:  # noqa: BLE001 -- a failing tick must not stop the clock
+                logger.exception("Auto-Sync tick for %s failed", site_path)
 
 
 def start_clock(event) -> None:

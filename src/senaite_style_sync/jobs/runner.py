@@ -11,19 +11,15 @@ import traceback
 from datetime import datetime
 
 import transaction
-from AccessControl.SecurityManagement import newSecurityManager
-from AccessControl.SecurityManagement import noSecurityManager
-from AccessControl.users import UnrestrictedUser
 from plone import api
-from Testing.makerequest import makerequest
 from zope.component.hooks import setSite
-from zope.globalrequest import clearRequest
-from zope.globalrequest import setRequest
 
-from senaite_style_sync.jobs.store import Job
-from senaite_style_sync.jobs.store import JobStore
-from senaite_style_sync.remotes.remote import Remote
-from senaite_style_sync.remotes.storage import RemoteStorage
+from senaite_style_sync.jobs.steps import run_step
+from senaite_style_sync.jobs.system import as_system
+from senaite_style_sync.model.jobs import Job
+from senaite_style_sync.model.jobs import JobStore
+from senaite_style_sync.model.remote import Remote
+from senaite_style_sync.model.storage import RemoteStorage
 
 
 logger = logging.getLogger("senaite_style_sync")
@@ -92,45 +88,31 @@ def notify_failure(site, job: Job) -> None:
 
 def run_job(db, site_path: str, job_id: str) -> None:
     """Thread body: open a connection, act as an unrestricted system user, run the step."""
-    from senaite_style_sync.jobs.steps import run_step
-
-    connection = db.open()
-    try:
-        app = makerequest(connection.root()["Application"])
-        app.REQUEST["PARENTS"] = [app]  # serializers clone the request, which needs PARENTS
-        setRequest(app.REQUEST)
-        site = app.unrestrictedTraverse(site_path)
-        setSite(site)
-        user = UnrestrictedUser("senaite_style_sync", "", ["Manager"], [])
-        newSecurityManager(None, user.__of__(app.acl_users))
-        job = JobStore(site).get(job_id)
-        remote = RemoteStorage(site).get(job.remote)
-        job.state = "running"
-        job.started = datetime.now()
-        transaction.commit()
+    with as_system(db, "senaite_style_sync") as app:
         try:
-            run_step(site, remote, job)
-            job.state = "needs-confirmation" if job.pending_deletes else "done"
-        except Exception as error:  # noqa: BLE001 -- the job records why it stopped
-            transaction.abort()
-            logger.error("Sync job %s failed:\n%s", job_id, traceback.format_exc())
+            site = app.unrestrictedTraverse(site_path)
+            setSite(site)
             job = JobStore(site).get(job_id)
-            job.state = "failed"
-            job.message = f"{type(error).__name__}: {error}"
             remote = RemoteStorage(site).get(job.remote)
-            if remote is not None:
-                remote.record_run(job.step, "failed", job.done)
-        job.ended = datetime.now()
-        transaction.commit()
-        if job.trigger in AUTOMATIC and (job.state == "failed" or job.counts.get("errors")):
-            notify_failure(site, job)
-            transaction.commit()  # the MailHost sends when the transaction commits
-    except Exception:  # noqa: BLE001 -- nothing else can report it
-        transaction.abort()
-        logger.error("Sync job %s could not run:\n%s", job_id, traceback.format_exc())
-    finally:
-        transaction.abort()
-        noSecurityManager()
-        setSite(None)
-        clearRequest()
-        connection.close()
+            job.state = "running"
+            job.started = datetime.now()
+            transaction.commit()
+            try:
+                run_step(site, remote, job)
+                job.state = "needs-confirmation" if job.pending_deletes else "done"
+            except Exception as error:  # noqa: BLE001 -- the job records why it stopped
+                transaction.abort()
+                logger.error("Sync job %s failed:\n%s", job_id, traceback.format_exc())
+                job = JobStore(site).get(job_id)
+                job.state = "failed"
+                job.message = f"{type(error).__name__}: {error}"
+                remote = RemoteStorage(site).get(job.remote)
+                if remote is not None:
+                    remote.record_run(job.step, "failed", job.done)
+            job.ended = datetime.now()
+            transaction.commit()
+            if job.trigger in AUTOMATIC and (job.state == "failed" or job.counts.get("errors")):
+                notify_failure(site, job)
+                transaction.commit()  # the MailHost sends when the transaction commits
+        except Exception:  # noqa: BLE001 -- nothing else can report it
+            logger.error("Sync job %s could not run:\n%s", job_id, traceback.format_exc())

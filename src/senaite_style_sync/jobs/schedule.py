@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from senaite_style_sync.jobs.runner import active_job
 from senaite_style_sync.jobs.runner import start_job
-from senaite_style_sync.remotes.remote import Remote
-from senaite_style_sync.remotes.storage import RemoteStorage
+from senaite_style_sync.model.remote import Remote
+from senaite_style_sync.model.storage import RemoteStorage
 
 
 @dataclass(frozen=True)

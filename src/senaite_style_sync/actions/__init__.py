@@ -1,0 +1,1 @@
+"""What both the browser views and the REST services do: Remotes, steps, jobs, conflicts."""

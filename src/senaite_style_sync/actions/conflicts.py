@@ -1,0 +1,88 @@
+"""Conflicts, for the conflicts page and the REST services alike: read them, settle them."""
+
+import json
+from typing import Any
+
+from senaite_style_sync.jobs.runner import JobRefused
+from senaite_style_sync.jobs.runner import start_job
+from senaite_style_sync.model.jobs import Job
+from senaite_style_sync.model.remote import Remote
+from senaite_style_sync.model.state import Conflict
+from senaite_style_sync.sync.conflicts import keep_local as keep_local_version
+from senaite_style_sync.sync.writer import Applier
+
+
+TAKE_CHOICES = ("remote", "local")
+
+
+def parsed(text: str) -> dict[str, Any] | None:
+    """A version's JSON text as data; None when the version could not be read."""
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def conflict_data(conflict: Conflict) -> dict[str, Any]:
+    return {
+        "remote_uid": conflict.remote_uid,
+        "path": conflict.path,
+        "reason": conflict.reason,
+        "detected": conflict.detected,
+        "remote_version": parsed(conflict.remote_version),
+        "local_version": parsed(conflict.local_version),
+    }
+
+
+class ConflictNotFound(KeyError):
+    pass
+
+
+def get_conflict(remote: Remote, uid: str) -> Conflict:
+    conflict = remote.state.conflicts.get(uid) if isinstance(uid, str) else None
+    if conflict is None:
+        raise ConflictNotFound(uid)
+    return conflict
+
+
+def take_remote(site, remote: Remote, uid: str, request, trigger: str) -> tuple[Job | None, str]:
+    """Settle a conflict for the peer's version: record the decision, then start an Import.
+
+    Returns (the job or None, a message). When another job of the remote is active the
+    decision stays recorded and the next Import or Get Updates applies it.
+    """
+    conflict = get_conflict(remote, uid)
+    state = remote.state
+    if uid not in state.index:
+        # Deleted on the peer: taking the peer's version means deleting the local copy,
+        # one object, at once.
+        if uid in state.synced:
+            Applier(site, remote, request, peer_base=remote.url).delete(uid)
+        del state.conflicts[uid]
+        state.resolutions.pop(uid, None)
+        return None, f"The local copy of {conflict.path} was deleted, as it is on the peer."
+    if state.resolutions.get(uid) != "remote":
+        state.resolutions[uid] = "remote"
+    try:
+        job = start_job(site, remote, "import", trigger)
+    except JobRefused as refused:
+        return None, (
+            f"The remote version of {conflict.path} will be taken by the next Import or Get Updates: {refused}"
+        )
+    return job, f"Taking the remote version of {conflict.path}: Import started for '{remote.name}'."
+
+
+def keep_local(site, remote: Remote, uid: str, request) -> str:
+    """Settle a conflict for the local version: it stays and counts as in step with the peer.
+
+    For an object the peer deleted, the local copy stays and is no longer synced.
+    """
+    conflict = get_conflict(remote, uid)
+    state = remote.state
+    keep_local_version(Applier(site, remote, request, peer_base=remote.url), uid)
+    state.conflicts.pop(uid, None)
+    state.resolutions.pop(uid, None)
+    return f"The local version of {conflict.path} was kept."

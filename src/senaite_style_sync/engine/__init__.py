@@ -1,1 +1,0 @@
-"""The sync engine: scope the peer's listing, plan the changes, apply them locally."""

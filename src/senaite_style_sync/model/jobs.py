@@ -1,0 +1,139 @@
+"""Job records, kept on the site so progress and outcome survive restarts and are visible to every client."""
+
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from BTrees.OOBTree import OOBTree
+from persistent import Persistent
+from persistent.list import PersistentList
+from persistent.mapping import PersistentMapping
+from zope.annotation.interfaces import IAnnotations
+
+
+ANNOTATION_KEY = "senaite_style_sync.jobs"
+# Run history: the latest jobs of each remote are kept, with their counts and errors.
+KEEP_PER_REMOTE = 200
+# A running job whose heartbeat is older than this is taken as dead (its instance was killed).
+STALE_AFTER = 120
+MAX_ERRORS = 1000
+
+
+class Job(Persistent):
+    """One run of one step for one remote."""
+
+    # Defaults for jobs stored before these existed.
+    warnings: Sequence[dict[str, str]] = ()
+    # (remote UID, path) of copies a run held back from deleting, waiting for a user's yes
+    pending_deletes: Sequence[tuple[str, str]] = ()
+    confirms = ""  # for a "delete" job: the id of the job whose held deletions it carries out
+    confirmed_by = ""  # the "delete" job that carried out this job's held deletions
+
+    def __init__(self, remote: str, step: str, trigger: str, since: str = "", confirms: str = "") -> None:
+        self.id = uuid.uuid4().hex
+        self.remote = remote
+        self.step = step
+        self.trigger = trigger
+        self.since = since
+        self.site_url = ""
+        self.state = "queued"  # queued, running, done, needs-confirmation, failed, interrupted
+        self.created = datetime.now()
+        self.started: datetime | None = None
+        self.ended: datetime | None = None
+        self.heartbeat = time.time()
+        self.total = 0
+        self.done = 0
+        self.counts = PersistentMapping()
+        self.plan = PersistentMapping()
+        self.errors = PersistentList()
+        self.warnings = PersistentList()
+        self.confirms = confirms
+        self.message = ""
+
+    @property
+    def shown_state(self) -> str:
+        """The state to report: a queued or running job whose heartbeat stopped was interrupted."""
+        return self.state if self.state not in ("queued", "running") or self.active else "interrupted"
+
+    @property
+    def active(self) -> bool:
+        return self.state in ("queued", "running") and time.time() - self.heartbeat < STALE_AFTER
+
+    def add_error(self, obj: str, step: str, message: str) -> None:
+        self.counts["errors"] = self.counts.get("errors", 0) + 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append({"object": obj, "step": step, "message": message})
+
+    def add_warning(self, obj: str, step: str, message: str) -> None:
+        """Something the run did not do or did differently, though nothing failed."""
+        self.counts["warnings"] = self.counts.get("warnings", 0) + 1
+        if len(self.warnings) < MAX_ERRORS:
+            self.warnings.append({"object": obj, "step": step, "message": message})
+
+    def count(self, outcome: str, n: int = 1) -> None:
+        self.counts[outcome] = self.counts.get(outcome, 0) + n
+
+    def progress(self) -> dict[str, Any]:
+        elapsed = ((self.ended or datetime.now()) - self.started).total_seconds() if self.started else 0.0
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        remaining = (self.total - self.done) / rate if rate > 0 and self.total > self.done else 0.0
+        return {
+            "done": self.done,
+            "total": self.total,
+            "percent": round(100 * self.done / self.total) if self.total else (100 if self.state == "done" else 0),
+            "rate": round(rate, 1),
+            "eta_seconds": round(remaining),
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "remote": self.remote,
+            "step": self.step,
+            "trigger": self.trigger,
+            "since": self.since,
+            "state": self.shown_state,
+            "created": self.created.isoformat(),
+            "started": self.started.isoformat() if self.started else None,
+            "ended": self.ended.isoformat() if self.ended else None,
+            "progress": self.progress(),
+            "counts": dict(self.counts),
+            "plan": dict(self.plan),
+            "errors": list(self.errors),
+            "warnings": list(self.warnings),
+            "pending_deletes": [{"uid": uid, "path": path} for uid, path in self.pending_deletes],
+            "confirms": self.confirms,
+            "confirmed_by": self.confirmed_by,
+            "message": self.message,
+        }
+
+
+class JobStore:
+    """The site's jobs by id; reading never writes."""
+
+    def __init__(self, site) -> None:
+        self.annotations = IAnnotations(site)
+
+    def get(self, job_id: str) -> Job | None:
+        tree = self.annotations.get(ANNOTATION_KEY)
+        return tree.get(job_id) if tree is not None and isinstance(job_id, str) else None
+
+    def clear(self) -> None:
+        self.annotations.pop(ANNOTATION_KEY, None)
+
+    def history(self, remote: str) -> list[Job]:
+        """The remote's jobs, newest first."""
+        tree = self.annotations.get(ANNOTATION_KEY)
+        jobs = [job for job in (tree.values() if tree is not None else ()) if job.remote == remote]
+        return sorted(jobs, key=lambda job: job.created, reverse=True)
+
+    def add(self, job: Job) -> None:
+        tree = self.annotations.get(ANNOTATION_KEY)
+        if tree is None:
+            tree = self.annotations[ANNOTATION_KEY] = OOBTree()
+        tree[job.id] = job
+        for old in self.history(job.remote)[KEEP_PER_REMOTE:]:
+            if not old.active:
+                del tree[old.id]

@@ -1,0 +1,148 @@
+"""The peer's listing: every object once, in pages that start after the last UID seen, with positions.
+
+Offsets are not safe for a listing: the catalog sorts the pages in the second half of a
+result set in reverse, so ties on a shared sort key (the position in the folder) fall in
+another order and offsets repeat some objects and skip others; and an object created,
+moved or deleted between two requests shifts every later offset. Pages that start after a
+UID see every object that exists throughout the listing exactly once.
+"""
+
+from collections import defaultdict
+from collections.abc import Callable
+from collections.abc import Iterator
+from dataclasses import dataclass
+from dataclasses import replace
+from typing import Any
+
+from senaite_style_sync.config import product_config
+from senaite_style_sync.peer.http import PeerError
+from senaite_style_sync.peer.http import PeerHTTP
+
+
+LISTING_FIELDS = ("UID", "modified", "portal_type", "review_state")
+# Objects per listing page; product-config ``listing-page-size`` changes it (tests lower it).
+LISTING_PAGE_SIZE = 1000
+# The position of an object whose place among its siblings is not known: after them.
+UNPLACED = 2**31
+
+
+def listing_page_size() -> int:
+    """Objects per listing page: product-config ``listing-page-size`` (at least 2), else 1000."""
+    try:
+        return max(int(product_config().get("listing-page-size", LISTING_PAGE_SIZE)), 2)
+    except ValueError:
+        return LISTING_PAGE_SIZE
+
+
+@dataclass(frozen=True)
+class ListingItem:
+    """One object as the peer's catalog lists it; ``path`` is relative to the peer's site root."""
+
+    uid: str
+    path: str
+    portal_type: str
+    modified: str
+    review_state: str
+    position: int = UNPLACED  # among its siblings
+
+    @property
+    def parent_path(self) -> str:
+        return self.path.rpartition("/")[0]
+
+    @property
+    def id(self) -> str:
+        return self.path.rpartition("/")[2]
+
+
+def listing_item(item: dict[str, Any], path: str) -> ListingItem:
+    """A ListingItem from one @search item (with LISTING_FIELDS) at ``path``."""
+    return ListingItem(
+        uid=item["UID"],
+        path=path,
+        portal_type=item.get("portal_type") or item.get("@type") or "",
+        modified=item.get("modified") or "",
+        review_state=item.get("review_state") or "",
+    )
+
+
+def with_positions(items: list[ListingItem], ranks: dict[str, int]) -> list[ListingItem]:
+    """The items with ``position`` set to their place among their siblings (by ``ranks``);
+    an object without a rank goes after its ranked siblings."""
+    siblings: dict[str, list[ListingItem]] = defaultdict(list)
+    for item in items:
+        siblings[item.parent_path].append(item)
+    placed = []
+    for children in siblings.values():
+        children.sort(key=lambda child: (ranks.get(child.uid, UNPLACED), child.uid))
+        placed += [replace(child, position=position) for position, child in enumerate(children)]
+    return placed
+
+
+def pages_by_uid(
+    http: PeerHTTP,
+    url: str,
+    params: list[tuple[str, Any]],
+    size: int,
+    on_page: Callable[[int], None] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Every item of a @search at ``url``, in UID order, each page starting after the last UID seen.
+
+    Each page must hold as many items as the peer says are left (up to ``size``), in strictly
+    increasing UID order; anything else raises PeerError. ``on_page(n)`` is called after each
+    page with the number of items so far.
+    """
+    last = ""
+    listed = 0
+    while True:
+        query = params + [("sort_on", "UID"), ("b_size", size)]
+        if last:
+            query += [("UID.query", last), ("UID.range", "min")]  # "min" includes ``last`` itself
+        page = http.get_object(url, query)
+        items = page.get("items")
+        total = page.get("items_total")
+        if not isinstance(items, list) or not isinstance(total, int) or isinstance(total, bool):
+            raise PeerError(f"The peer's listing at {url} has no items or no items_total.")
+        if len(items) != min(size, total):
+            raise PeerError(
+                f"The peer's listing is incomplete: a page holds {len(items)} items where the peer "
+                f"announced {min(size, total)}; nothing is planned from it."
+            )
+        previous = last
+        for item in items:
+            uid = item.get("UID") if isinstance(item, dict) else None
+            if not isinstance(uid, str) or not uid:
+                raise PeerError("The peer's listing has an item without a UID.")
+            if uid == last == previous:
+                continue  # the page's first item: the last one of the page before
+            if uid <= previous:
+                raise PeerError(f"The peer's listing repeats or misorders objects (at UID {uid}).")
+            previous = uid
+            listed += 1
+            yield item
+        if on_page is not None:
+            on_page(listed)
+        if len(items) == total:
+            return
+        last = previous
+
+
+def folder_ranks(http: PeerHTTP, url: str, size: int) -> dict[str, int]:
+    """UID -> rank in the peer's folder order (getObjPositionInParent, ties broken by UID).
+
+    Read with offsets: only the order of siblings comes from here, and an object that a
+    concurrent change makes this miss is merely placed last among its siblings.
+    """
+    params = [("sort_on", "getObjPositionInParent"), ("sort_on", "UID"), ("metadata_fields", "UID")]
+    ranks: dict[str, int] = {}
+    start = 0
+    while True:
+        page = http.get_object(url, params + [("b_start", start), ("b_size", size)])
+        items = page.get("items") if isinstance(page.get("items"), list) else []
+        for offset, item in enumerate(items):
+            uid = item.get("UID") if isinstance(item, dict) else None
+            if isinstance(uid, str):
+                ranks.setdefault(uid, start + offset)
+        start += size
+        total = page.get("items_total")
+        if not items or not isinstance(total, int) or start >= total:
+            return ranks

@@ -1,0 +1,171 @@
+"""Readers: what the sync reads of a peer, behind one interface, for each kind of peer.
+
+StockReader reads any Plone site with plone.restapi; AddonReader reads a peer that has
+this add-on installed (its ``@sync-read`` serves many objects with review history and
+local roles at once). ``open_reader`` asks the peer once which kind it is. A reader of
+bundle files will implement the same interface.
+"""
+
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Iterator
+from typing import Any
+from typing import Protocol
+
+from senaite_style_sync.peer import wire
+from senaite_style_sync.peer.http import PeerError
+from senaite_style_sync.peer.http import PeerHTTP
+from senaite_style_sync.peer.listing import LISTING_FIELDS
+from senaite_style_sync.peer.listing import ListingItem
+from senaite_style_sync.peer.listing import folder_ranks
+from senaite_style_sync.peer.listing import listing_item
+from senaite_style_sync.peer.listing import listing_page_size
+from senaite_style_sync.peer.listing import pages_by_uid
+from senaite_style_sync.peer.listing import with_positions
+
+
+# UIDs per request when objects are read or looked up.
+READ_BATCH = 25
+LOOKUP_BATCH = 100
+
+
+class GoneFromPeer(PeerError):
+    """The peer no longer has an object it listed: deleted there since."""
+
+
+class PeerReader(Protocol):
+    """What the sync reads of a peer, whatever kind of peer it is."""
+
+    http: PeerHTTP
+
+    @property
+    def base(self) -> str: ...
+
+    def listing(self, on_page: Callable[[int], None] | None = None) -> list[ListingItem]: ...
+
+    def default_page_uids(self) -> set[str]: ...
+
+    def existing(self, uids: Iterable[str]) -> list[ListingItem]: ...
+
+    def read_objects(self, uids: Iterable[str]) -> dict[str, dict[str, Any] | PeerError]: ...
+
+    def sharing(self, path: str) -> dict[str, Any]: ...
+
+
+class StockReader:
+    """Reads a peer through stock plone.restapi only: @search, GET, @sharing."""
+
+    def __init__(self, http: PeerHTTP) -> None:
+        self.http = http
+        self.url = http.url
+        self.search_url = f"{self.url}/@search"
+        self.page_size = listing_page_size()
+        self._base: str | None = None
+
+    @property
+    def base(self) -> str:
+        """The peer site's own URL for itself (its ``@id``); object paths are relative to it."""
+        if self._base is None:
+            base = self.http.get_object(self.url).get("@id")
+            if not isinstance(base, str):
+                raise PeerError(f"{self.url} answered without its own URL (@id): is it a Plone site?")
+            self._base = base.rstrip("/")
+        return self._base
+
+    def relative_path(self, object_url: Any) -> str | None:
+        """Path below the peer site; None for the site itself or anything outside it."""
+        prefix = self.base + "/"
+        return object_url[len(prefix) :] if isinstance(object_url, str) and object_url.startswith(prefix) else None
+
+    def object_url(self, path: str) -> str:
+        return f"{self.url}/{path}" if path else self.url
+
+    def search(self, params: list[tuple[str, Any]]) -> Iterator[dict[str, Any]]:
+        """Every item of an unsorted @search, page by page (for small result sets)."""
+        page = self.http.get_object(self.search_url, params)
+        while True:
+            yield from page.get("items", ())
+            next_url = (page.get("batching") or {}).get("next")
+            if not next_url:
+                return
+            page = self.http.get_object(next_url)
+
+    def listing(self, on_page: Callable[[int], None] | None = None) -> list[ListingItem]:
+        """Every catalogued object but the site root, each with its position among its siblings.
+
+        ``on_page(n)`` is called after each page with the number of objects listed so far.
+        """
+        params: list[tuple[str, Any]] = [("metadata_fields", name) for name in LISTING_FIELDS]
+        items = []
+        for item in pages_by_uid(self.http, self.search_url, params, self.page_size, on_page):
+            path = self.relative_path(item.get("@id"))
+            if path:  # not the site root, nor a catalog entry outside the site
+                items.append(listing_item(item, path))
+        return with_positions(items, folder_ranks(self.http, self.search_url, self.page_size))
+
+    def default_page_uids(self) -> set[str]:
+        params = [("is_default_page", "true"), ("metadata_fields", "UID")]
+        return {item["UID"] for item in pages_by_uid(self.http, self.search_url, params, self.page_size)}
+
+    def existing(self, uids: Iterable[str]) -> list[ListingItem]:
+        """The listing items of those ``uids`` the peer still has (batched UID queries)."""
+        uids = list(uids)
+        found = []
+        for start in range(0, len(uids), LOOKUP_BATCH):
+            batch = uids[start : start + LOOKUP_BATCH]
+            params: list[tuple[str, Any]] = [("UID", uid) for uid in batch]
+            params += [("metadata_fields", name) for name in LISTING_FIELDS] + [("b_size", len(batch))]
+            for item in self.search(params):
+                path = self.relative_path(item.get("@id"))
+                if path and item.get("UID") in batch:
+                    found.append(listing_item(item, path))
+        return found
+
+    def read_batch(self, uids: list[str]) -> list[dict[str, Any]]:
+        """Full JSON with review history of those of ``uids`` the peer has."""
+        params: list[tuple[str, Any]] = [("fullobjects", "1"), ("expand", "workflow"), ("b_size", len(uids))]
+        params += [("UID", uid) for uid in uids]
+        return list(self.search(params))
+
+    def read_objects(self, uids: Iterable[str]) -> dict[str, dict[str, Any] | PeerError]:
+        """Full JSON of each UID (with its local roles under wire.SHARING_KEY where the kind of
+        peer serves them inline); a batch that fails is read again one by one."""
+        uids = list(uids)
+        try:
+            found = {item["UID"]: item for item in self.read_batch(uids)}
+        except PeerError as error:
+            if len(uids) == 1:
+                return {uids[0]: error}
+            found = {}
+            for uid in uids:
+                found.update(self.read_objects([uid]))
+            return found
+        return {uid: found.get(uid) or GoneFromPeer(f"The peer no longer has {uid}.") for uid in uids}
+
+    def sharing(self, path: str) -> dict[str, Any]:
+        return self.http.get_object(f"{self.object_url(path)}/@sharing")
+
+
+class AddonReader(StockReader):
+    """Reads a peer that has this add-on: objects come from @sync-read, local roles included."""
+
+    def read_batch(self, uids: list[str]) -> list[dict[str, Any]]:
+        answer = self.http.get_object(f"{self.url}/{wire.SYNC_READ}", [("UID", uid) for uid in uids])
+        items = answer.get("items")
+        if not isinstance(items, list) or not all(isinstance(item, dict) and "UID" in item for item in items):
+            raise PeerError(f"The peer's {wire.SYNC_READ} answer has no list of objects.")
+        return items
+
+
+def serves_sync_read(http: PeerHTTP) -> bool:
+    """Does the peer answer @sync-read (it has this add-on, and the user may use it)?"""
+    try:
+        answer = http.get_json(f"{http.url}/{wire.SYNC_READ}", retry=False)
+    except PeerError:
+        return False
+    return isinstance(answer, dict) and "items" in answer
+
+
+def open_reader(http: PeerHTTP) -> PeerReader:
+    """The reader for the kind of peer ``http`` talks to (asked once)."""
+    return AddonReader(http) if serves_sync_read(http) else StockReader(http)

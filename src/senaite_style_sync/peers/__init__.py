@@ -1,1 +1,0 @@
-"""Talking to peer sites: HTTP sessions bound to the peer's origin, and connection checks."""

@@ -1,1 +1,0 @@
-"""Remote configurations: schema, persistent records, storage, secrets, validation."""

@@ -1,0 +1,158 @@
+"""What the @sync-remotes services share: the path after the endpoint, bodies, errors, serializing."""
+
+from typing import Any
+
+from plone.protect.interfaces import IDisableCSRFProtection
+from plone.restapi.deserializer import json_body
+from plone.restapi.exceptions import DeserializationError
+from plone.restapi.services import Service
+from zExceptions import NotFound
+from zope.interface import alsoProvides
+from zope.interface import implementer
+from zope.publisher.interfaces import IPublishTraverse
+
+from senaite_style_sync.actions.conflicts import ConflictNotFound
+from senaite_style_sync.actions.conflicts import conflict_data
+from senaite_style_sync.actions.conflicts import get_conflict
+from senaite_style_sync.actions.jobs import job_url
+from senaite_style_sync.model.jobs import Job
+from senaite_style_sync.model.remote import Remote
+from senaite_style_sync.model.schema import BOOL_FIELDS
+from senaite_style_sync.model.schema import LIST_FIELDS
+from senaite_style_sync.model.schema import TEXT_FIELDS
+from senaite_style_sync.model.state import Conflict
+from senaite_style_sync.model.storage import RemoteStorage
+
+
+TRIGGER = "rest"
+INT_FIELDS = ("auto_sync_interval", "max_delete_percent")
+WRITABLE_FIELDS = frozenset(TEXT_FIELDS + BOOL_FIELDS + LIST_FIELDS + INT_FIELDS + ("password",))
+
+
+def match(pattern: str, params: list[str]) -> dict[str, str] | None:
+    """The ``{placeholders}`` of ``pattern`` (segments joined by "/") in ``params``; None if no match."""
+    parts = pattern.split("/") if pattern else []
+    if len(parts) != len(params):
+        return None
+    args = {}
+    for part, value in zip(parts, params, strict=False):
+        if part.startswith("{"):
+            args[part[1:-1]] = value
+        elif part != value:
+            return None
+    return args
+
+
+def body_errors(body: dict[str, Any]) -> dict[str, str]:
+    """Type errors in a JSON body, before the Remote's own validation runs."""
+    errors = {}
+    for key, value in body.items():
+        if key not in WRITABLE_FIELDS:
+            errors[key] = "Unknown field."
+        elif key in TEXT_FIELDS + ("password",) and not isinstance(value, str):
+            errors[key] = "Expected a string."
+        elif key in BOOL_FIELDS and not isinstance(value, bool):
+            errors[key] = "Expected true or false."
+        elif key in LIST_FIELDS and not (isinstance(value, list) and all(isinstance(item, str) for item in value)):
+            errors[key] = "Expected a list of strings."
+    return errors
+
+
+@implementer(IPublishTraverse)
+class RemotesService(Service):
+    """Collects the path after @sync-remotes into ``self.params``."""
+
+    def __init__(self, context, request) -> None:
+        super().__init__(context, request)
+        self.params: list[str] = []
+
+    def render(self):
+        # As plone.restapi's own write services do: a JSON API request cannot carry a form
+        # token, and plone.rest only dispatches requests that ask for JSON, which a
+        # cross-site HTML form cannot send.
+        alsoProvides(self.request, IDisableCSRFProtection)
+        return super().render()
+
+    def publishTraverse(self, request, name: str):
+        self.params.append(name)
+        return self
+
+    # path after @sync-remotes -> method; "{name}" matches any one segment and is passed on
+    routes: dict[str, str] = {}
+
+    def reply(self) -> Any:
+        for pattern, method in self.routes.items():
+            args = match(pattern, self.params)
+            if args is not None:
+                return getattr(self, method)(**args)
+        raise NotFound("Unknown path.")
+
+    @property
+    def storage(self) -> RemoteStorage:
+        return RemoteStorage(self.context)
+
+    def base_url(self) -> str:
+        return f"{self.context.absolute_url()}/@sync-remotes"
+
+    def named_remote(self, name: str) -> Remote:
+        remote = self.storage.get(name)
+        if remote is None:
+            raise NotFound(f"No remote named {name!r}.")
+        return remote
+
+    def serialize(self, remote: Remote) -> dict[str, Any]:
+        return {
+            "@id": f"{self.base_url()}/{remote.name}",
+            **remote.settings(),
+            "has_password": remote.has_password,
+            "last_runs": {
+                step: {"time": run["time"].isoformat(), "outcome": run["outcome"], "count": run["count"]}
+                for step, run in remote.last_runs.items()
+            },
+        }
+
+    def bad_request(self, errors: dict[str, str]) -> dict[str, Any]:
+        self.request.response.setStatus(400)
+        return {
+            "error": {
+                "type": "BadRequest",
+                "message": "The remote's settings are not valid.",
+                "errors": errors,
+            }
+        }
+
+    def read_body(self) -> tuple[dict[str, Any], dict[str, str]]:
+        body, errors = self.read_json()
+        return body, errors or body_errors(body)
+
+    def read_json(self) -> tuple[dict[str, Any], dict[str, str]]:
+        try:
+            return json_body(self.request), {}
+        except DeserializationError as error:
+            return {}, {"body": f"Expected a JSON object: {error}."}
+
+    def error(self, status: int, type_: str, message: str, **extra: Any) -> dict[str, Any]:
+        self.request.response.setStatus(status)
+        return {"error": {"type": type_, "message": message, **extra}}
+
+    def conflicts_url(self, remote: Remote) -> str:
+        return f"{self.base_url()}/{remote.name}/@conflicts"
+
+    def serialize_conflict(self, remote: Remote, conflict) -> dict[str, Any]:
+        return {"@id": f"{self.conflicts_url(remote)}/{conflict.remote_uid}", **conflict_data(conflict)}
+
+    def named_conflict(self, remote: Remote, uid: str) -> Conflict:
+        try:
+            return get_conflict(remote, uid)
+        except ConflictNotFound:
+            raise NotFound(f"No conflict for {uid!r} on remote {remote.name!r}.") from None
+
+    def job_reply(self, job: Job) -> dict[str, Any]:
+        return {
+            "@id": job_url(self.context, job),
+            "id": job.id,
+            "remote": job.remote,
+            "step": job.step,
+            "since": job.since,
+            "state": job.state,
+        }

@@ -1,0 +1,101 @@
+"""Work done in chunks, each committed with the job's progress: the checkpoints of a run.
+
+A killed instance loses at most one chunk; rerunning the step recomputes the plan from
+what was recorded, so it continues where it stopped and never duplicates an object.
+"""
+
+import time
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Any
+
+import transaction
+from ZODB.POSException import ConflictError
+
+from senaite_style_sync.model.jobs import Job
+
+
+COMMIT_EVERY = 25
+CONFLICT_RETRIES = 3
+
+
+class RedoCarefully(Exception):
+    """An item failed in a chunk's first pass: redo the chunk with a savepoint per item."""
+
+
+class Guard:
+    """Runs one object's action; a failure is recorded on the job and the run goes on.
+
+    A quick guard takes no savepoint and turns a failure into RedoCarefully; a careful one
+    rolls the failed action back to its savepoint and records the error.
+    """
+
+    def __init__(self, job: Job, careful: bool) -> None:
+        self.job = job
+        self.careful = careful
+
+    def __call__(self, label: str, step: str, action: Callable[..., Any], *args: Any) -> None:
+        if not self.careful:
+            try:
+                action(*args)
+            except ConflictError:
+                raise
+            except Exception as error:  # noqa: BLE001 -- redone with a savepoint, then recorded
+                raise RedoCarefully() from error
+            return
+        savepoint = transaction.savepoint(optimistic=True)
+        try:
+            action(*args)
+        except ConflictError:
+            raise
+        except Exception as error:  # noqa: BLE001 -- one object's failure must not stop the job
+            savepoint.rollback()
+            self.job.add_error(label, step, f"{type(error).__name__}: {error}")
+
+
+class Checkpoints:
+    """Runs work over items in chunks of COMMIT_EVERY, committing each with the job's progress.
+
+    The first pass over a chunk takes no savepoint per item: when an item fails, the chunk
+    is rolled back and done again carefully, so only the failing item's error is recorded
+    (batches without failures are cheaper that way). A write conflict at commit redoes the
+    chunk. ``flush`` runs before each commit, ``forget`` after each rollback (the writer's
+    caches of the aborted transaction).
+    """
+
+    def __init__(self, job: Job, flush: Callable[[], None] = lambda: None, forget: Callable[[], None] = lambda: None):
+        self.job = job
+        self.flush = flush
+        self.forget = forget
+
+    def run(self, items: Sequence[Any], work: Callable[[Any, Guard], None]) -> None:
+        """``work(item, guard)`` for each item; each item counts as one done."""
+        for start in range(0, len(items), COMMIT_EVERY):
+            self.commit(items[start : start + COMMIT_EVERY], work, counted=True)
+
+    def once(self, work: Callable[[Guard], None]) -> None:
+        """``work(guard)`` once, committed like a chunk, counting no object."""
+        self.commit([None], lambda _item, guard: work(guard), counted=False)
+
+    def commit(self, chunk: Sequence[Any], work: Callable[[Any, Guard], None], *, counted: bool) -> None:
+        conflicts = 0
+        careful = False
+        while True:
+            try:
+                for item in chunk:
+                    work(item, Guard(self.job, careful))
+                    if counted:
+                        self.job.done += 1
+                self.flush()
+                self.job.heartbeat = time.time()
+                transaction.commit()
+                return
+            except ConflictError:
+                conflicts += 1
+                if conflicts == CONFLICT_RETRIES:
+                    transaction.abort()
+                    raise
+            except RedoCarefully:
+                careful = True
+            transaction.abort()  # also rolls the job's progress back to its last commit
+            self.forget()

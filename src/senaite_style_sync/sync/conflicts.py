@@ -1,0 +1,42 @@
+"""Conflicts: keep both versions of an object changed here and on the peer; settle for the local one."""
+
+import json
+from datetime import datetime
+from typing import Any
+
+from plone.restapi.interfaces import ISerializeToJson
+from zope.component import getMultiAdapter
+
+from senaite_style_sync.model.state import Conflict
+from senaite_style_sync.sync.fetched import content_token
+
+
+def record_conflict(applier, remote_uid: str, obj, remote_data: dict[str, Any] | None) -> None:
+    """Keep both versions; ``remote_data`` None means the peer deleted the object."""
+    entry = applier.state.index.get(remote_uid)
+    path = entry.path if entry else applier.state.synced[remote_uid].remote_path
+    remote_json = json.dumps(remote_data, sort_keys=True) if remote_data is not None else ""
+    local_json = json.dumps(getMultiAdapter((obj, applier.request), ISerializeToJson)(), sort_keys=True, default=str)
+    previous = applier.state.conflicts.get(remote_uid)
+    if previous is None or (previous.remote_version, previous.local_version) != (remote_json, local_json):
+        reason = "changed here and on the peer" if remote_data is not None else "deleted on the peer, changed here"
+        applier.state.conflicts[remote_uid] = Conflict(
+            remote_uid, path, reason, remote_json, local_json, datetime.now().isoformat(timespec="seconds")
+        )
+
+
+def keep_local(applier, remote_uid: str) -> None:
+    """Resolve a conflict for the local version: it stays, and counts as in step with the
+    peer's version seen in the conflict; a later change on the peer is compared again."""
+    conflict = applier.state.conflicts.pop(remote_uid, None)
+    applier.state.resolutions.pop(remote_uid, None)
+    entry = applier.state.index.get(remote_uid)
+    synced = applier.state.synced.get(remote_uid)
+    obj = applier.local.find(remote_uid, synced) if synced else None
+    if synced is None or obj is None:
+        return
+    if entry is None:
+        del applier.state.synced[remote_uid]  # deleted on the peer: the local object lives on, unsynced
+        return
+    token = content_token(json.loads(conflict.remote_version)) if conflict and conflict.remote_version else synced.token
+    applier.record(remote_uid, obj, entry, token)

@@ -1,0 +1,65 @@
+"""Fetch: list the peer into the remote's index of objects in scope, then plan without writing content."""
+
+import time
+from datetime import UTC
+from datetime import datetime
+
+import transaction
+from BTrees.OOBTree import OOBTree
+from BTrees.OOBTree import OOTreeSet
+
+from senaite_style_sync.model.jobs import Job
+from senaite_style_sync.peer.readers import PeerReader
+from senaite_style_sync.sync.local import LocalSite
+from senaite_style_sync.sync.plan import plan_for
+from senaite_style_sync.sync.scope import TypeRules
+from senaite_style_sync.sync.scope import build_index
+
+
+HEARTBEAT_EVERY = 30  # seconds between commits of a long listing's progress
+NOT_LISTED = "Not in the peer's listing, but the peer still has it: kept."
+
+
+def fetch(remote, job: Job, reader: PeerReader, local: LocalSite) -> None:
+    state = remote.state
+    state.listed_at = datetime.now(UTC).isoformat(timespec="seconds")
+
+    def listed(count: int) -> None:
+        job.done = count
+        if time.time() - job.heartbeat > HEARTBEAT_EVERY:
+            # The new index is not attached yet, so this commits only the job's progress.
+            job.heartbeat = time.time()
+            transaction.commit()
+
+    items = reader.listing(on_page=listed)
+    rules = TypeRules(remote)
+    index, paths = build_index(items, rules)
+    # A copy is deleted only once the peer confirms its UID is gone: one the listing left
+    # out but the peer still has is listed after all; one the peer lists outside the scope
+    # is let go, not deleted.
+    listed_uids = {item.uid for item in items}
+    found = reader.existing(uid for uid in state.synced.keys() if uid not in listed_uids)
+    if found:
+        for item in found:
+            job.add_warning(item.path, "fetch", NOT_LISTED)
+        index, paths = build_index(items + found, rules)
+        listed_uids.update(item.uid for item in found)
+    outside = OOTreeSet(uid for uid in state.synced.keys() if uid in listed_uids and uid not in index)
+    if list(outside) != list(state.outside):
+        state.outside = outside
+    default_pages = OOBTree()
+    for page_uid in reader.default_page_uids():
+        entry = index.get(page_uid)
+        folder_uid = paths.get(entry.path.rpartition("/")[0]) if entry else None
+        if folder_uid:
+            default_pages[folder_uid] = page_uid
+    # Replace only what changed: an unchanged peer writes nothing here.
+    if list(index.items()) != list(state.index.items()) or list(default_pages.items()) != list(
+        state.default_pages.items()
+    ):
+        state.replace_index(index, paths, default_pages)
+    job.total = job.done = len(index)
+    counts = plan_for(remote, local, job.since).counts()
+    job.plan.update(counts)
+    if remote.last_plan != counts:
+        remote.last_plan = counts

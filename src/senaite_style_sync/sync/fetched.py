@@ -1,0 +1,52 @@
+"""What the readers bring for one object, and the fingerprint of the peer's JSON."""
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from dataclasses import field
+from functools import cached_property
+from typing import Any
+
+
+# Parts of the peer's JSON that say nothing about the object itself.
+VOLATILE = frozenset(
+    {"@components", "lock", "next_item", "previous_item", "parent", "items", "items_total", "batching"}
+)
+
+
+@dataclass
+class Fetched:
+    """What the readers brought for one object: its JSON, @sharing, downloaded blobs (temp paths)."""
+
+    data: dict[str, Any]
+    sharing: dict[str, Any] | None = None
+    blob_files: dict[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def token(self) -> str:
+        # The reader compares it with the recorded one, the writer records it: hash once.
+        return content_token(self.data)
+
+
+def content_token(data: dict[str, Any]) -> str:
+    """Hash of what the peer's JSON says about the object (with its review history)."""
+    stable = {key: value for key, value in data.items() if key not in VOLATILE}
+    stable["@history"] = ((data.get("@components") or {}).get("workflow") or {}).get("history")
+    return hashlib.sha1(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def blob_download_urls(data: dict[str, Any]) -> dict[str, str]:
+    """field name -> download URL of every file/image value in the peer's JSON."""
+    return {
+        name: value["download"]
+        for name, value in data.items()
+        if isinstance(value, dict) and value.get("download") and "filename" in value
+    }
+
+
+def discard(fetched: Fetched) -> None:
+    """Remove downloaded blob files the write did not consume."""
+    for path in fetched.blob_files.values():
+        if os.path.exists(path):
+            os.unlink(path)

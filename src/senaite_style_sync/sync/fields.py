@@ -1,0 +1,169 @@
+"""Field writers: each kind of field is written by an IFieldWriter adapter, found for (field, object, request).
+
+The default writer goes through plone.restapi's field deserializer. Rich text is stored
+as the peer sent it (with links made portable), not through the rich-text deserializer,
+which would unescape entities. Files and images are set from downloaded temporary files.
+Relations are left for the second pass, once their targets exist.
+"""
+
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from typing import Any
+
+from plone.app.textfield.interfaces import IRichText
+from plone.app.textfield.value import RichTextValue
+from plone.dexterity.utils import iterSchemata
+from plone.namedfile.file import NamedBlobFile
+from plone.namedfile.file import NamedBlobImage
+from plone.namedfile.file import NamedFile
+from plone.namedfile.file import NamedImage
+from plone.namedfile.interfaces import INamedBlobFileField
+from plone.namedfile.interfaces import INamedBlobImageField
+from plone.namedfile.interfaces import INamedField
+from plone.namedfile.interfaces import INamedImageField
+from plone.restapi.interfaces import IFieldDeserializer
+from z3c.form.interfaces import IDataManager
+from z3c.relationfield.interfaces import IRelation
+from z3c.relationfield.interfaces import IRelationList
+from zope.component import adapter
+from zope.component import queryMultiAdapter
+from zope.interface import Interface
+from zope.interface import implementer
+from zope.schema import getFieldsInOrder
+from zope.schema.interfaces import IField
+
+from senaite_style_sync.interfaces import IFieldWriter
+
+
+# Never written from the peer's values: dates are set last (deserializers cut them to the
+# minute), the id is the sync's to choose (prefixes; IShortName would rename the object).
+SET_APART = frozenset({"effective", "expires", "changeNote", "id"})
+
+
+@dataclass
+class WriteIO:
+    """What field writers get besides the value, and where relation writers leave their targets."""
+
+    portable: Callable[[str], str]  # rich text: the peer's URLs made into resolveuid links
+    blob_files: dict[str, str]  # field name -> downloaded temporary file
+    relations: dict[str, list[str]] = dataclass_field(default_factory=dict)  # field name -> peer URLs
+
+
+def schema_fields(obj):
+    for schema in iterSchemata(obj):
+        yield from getFieldsInOrder(schema)
+
+
+def is_relation(field) -> bool:
+    return (
+        IRelation.providedBy(field)
+        or IRelationList.providedBy(field)
+        or (getattr(field, "value_type", None) is not None and IRelation.providedBy(field.value_type))
+    )
+
+
+def set_field(obj, field, value: Any) -> None:
+    """Set one field through its data manager (the object is being written anyway: an equal
+    value is not worth reading the old one first)."""
+    manager = queryMultiAdapter((obj, field), IDataManager)
+    if manager is not None:
+        manager.set(value)
+
+
+def blob_class(field) -> type:
+    """The value class a file or image field stores."""
+    if INamedBlobImageField.providedBy(field):
+        return NamedBlobImage
+    if INamedBlobFileField.providedBy(field):
+        return NamedBlobFile
+    return NamedImage if INamedImageField.providedBy(field) else NamedFile
+
+
+def write_fields(obj, data: dict[str, Any], request, io: WriteIO) -> None:
+    """Write every schema field present in ``data`` with its IFieldWriter."""
+    for name, field in schema_fields(obj):
+        if name not in data or name in SET_APART or field.readonly:
+            continue
+        writer = queryMultiAdapter((field, obj, request), IFieldWriter)
+        if writer is not None:
+            writer(data[name], io)
+
+
+class FieldWriter:
+    def __init__(self, field, context, request) -> None:
+        self.field = field
+        self.context = context
+        self.request = request
+
+
+@implementer(IFieldWriter)
+@adapter(IField, Interface, Interface)
+class DefaultFieldWriter(FieldWriter):
+    """Through plone.restapi's deserializer for the field, as a PATCH would; relations of
+    fields that are not relation fields themselves (a list of relations) wait too."""
+
+    def __call__(self, value: Any, io: WriteIO) -> None:
+        if is_relation(self.field):
+            RelationWriter(self.field, self.context, self.request)(value, io)
+            return
+        deserializer = queryMultiAdapter((self.field, self.context, self.request), IFieldDeserializer)
+        if deserializer is not None:
+            set_field(self.context, self.field, deserializer(value))
+
+
+@implementer(IFieldWriter)
+class RelationWriter(FieldWriter):
+    """Relations: their targets' peer URLs, set in the second pass once the targets are here."""
+
+    def __call__(self, value: Any, io: WriteIO) -> None:
+        items = value if isinstance(value, list) else [value] if value else []
+        io.relations[self.field.__name__] = [
+            item["@id"] for item in items if isinstance(item, dict) and item.get("@id")
+        ]
+
+
+@implementer(IFieldWriter)
+@adapter(IRichText, Interface, Interface)
+class RichTextWriter(FieldWriter):
+    def __call__(self, value: Any, io: WriteIO) -> None:
+        if value:
+            value = RichTextValue(
+                raw=io.portable(value.get("data") or ""),
+                mimeType=value.get("content-type") or self.field.default_mime_type,
+                outputMimeType=self.field.output_mime_type,
+                encoding=value.get("encoding") or "utf-8",
+            )
+        set_field(self.context, self.field, value or None)
+
+
+@implementer(IFieldWriter)
+@adapter(INamedField, Interface, Interface)
+class BlobWriter(FieldWriter):
+    """Files and images from the downloaded temporary file; empty on the peer, empty here."""
+
+    def __call__(self, value: Any, io: WriteIO) -> None:
+        if not value:
+            set_field(self.context, self.field, None)
+            return
+        path = io.blob_files.get(self.field.__name__)
+        if path is None:
+            return
+        # The blob storage consumes (moves) the file it is given: hand it a link, so the
+        # download stays for a redo of the same write.
+        handed = f"{path}.{os.getpid()}.{id(self.context)}"
+        try:
+            os.link(path, handed)
+        except OSError:
+            shutil.copyfile(path, handed)
+        with open(handed, "rb") as stream:
+            blob = blob_class(self.field)(
+                data=stream,
+                filename=value.get("filename") or os.path.basename(path),
+                contentType=value.get("content-type") or "application/octet-stream",
+            )
+        if os.path.exists(handed):  # not consumed (small data is copied into the blob)
+            os.unlink(handed)
+        set_field(self.context, self.field, blob)

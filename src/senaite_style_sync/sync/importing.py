@@ -1,0 +1,169 @@
+"""Import: apply the plan. Readers ahead of one writer, parents first, then moves, deletions, the second pass."""
+
+import time
+from collections import defaultdict
+
+import transaction
+from persistent.list import PersistentList
+
+from senaite_style_sync.model.jobs import Job
+from senaite_style_sync.model.jobs import JobStore
+from senaite_style_sync.peer.http import PeerError
+from senaite_style_sync.peer.readers import GoneFromPeer
+from senaite_style_sync.peer.readers import PeerReader
+from senaite_style_sync.sync import second_pass
+from senaite_style_sync.sync.chunks import Checkpoints
+from senaite_style_sync.sync.chunks import Guard
+from senaite_style_sync.sync.conflicts import record_conflict
+from senaite_style_sync.sync.fetched import Fetched
+from senaite_style_sync.sync.fetched import discard
+from senaite_style_sync.sync.plan import Plan
+from senaite_style_sync.sync.plan import modified_since
+from senaite_style_sync.sync.plan import plan_for
+from senaite_style_sync.sync.read_ahead import ReadAhead
+from senaite_style_sync.sync.writer import Applier
+
+
+RELEASED = "Still on the peer, but outside this remote's scope now: the copy stays here, no longer synced."
+GONE_WHILE_READ = "Deleted on the peer since it was listed: the next run deletes its copy."
+BACK_ON_PEER = "The peer has it again: kept."
+
+
+def apply_plan(site, remote, job: Job, reader: PeerReader) -> None:
+    applier = Applier(site, remote, site.REQUEST, reader.base)
+    checkpoints = Checkpoints(job, applier.flush, applier.forget)
+    state = remote.state
+    plan = plan_for(remote, applier.local, job.since)
+    job.plan.update(plan.counts())
+    hold_deletions(remote, job, plan)
+    conflicts_here = [uid for uid in plan.conflicts if uid in state.index]
+    writes = sorted(
+        plan.create + plan.update + plan.recheck + conflicts_here,
+        key=lambda uid: (state.index[uid].path.count("/"), state.index[uid].position),  # parents first
+    )
+    deleted_there = [uid for uid in plan.conflicts if uid not in state.index]
+    job.total = len(writes) + len(plan.move) + len(plan.delete) + len(deleted_there)
+    job.done = 0
+    job.heartbeat = time.time()
+    transaction.commit()  # the total, shown before the first object is written
+    touched_parents: set[str] = set()
+    # Objects the user asked to re-read are written even when their JSON looks the same
+    # (their local roles, for one, are not part of it).
+    forced = set(filter(modified_since(remote, job.since), plan.recheck)) if job.since else set()
+    known_tokens = {uid: state.synced[uid].token for uid in plan.recheck if uid in state.synced and uid not in forced}
+    read_ahead = ReadAhead(reader, {uid: state.index[uid].path for uid in writes}, known_tokens)
+    try:
+        for chunk, fetched in read_ahead.batches(writes):
+
+            def write(uid: str, guard: Guard, fetched=fetched) -> None:
+                write_one(applier, job, guard, uid, fetched[uid], touched_parents, uid in forced)
+
+            checkpoints.commit(chunk, write, counted=True)
+            for item in fetched.values():
+                if isinstance(item, Fetched):
+                    discard(item)
+    finally:
+        read_ahead.close()
+    checkpoints.run(plan.move, lambda uid, guard: move_one(applier, job, guard, uid, touched_parents))
+    checkpoints.run(plan.delete, lambda uid, guard: delete_one(applier, job, guard, uid))
+    for uid in plan.forget:
+        del state.synced[uid]
+    for uid in plan.release:
+        job.add_warning(state.synced[uid].remote_path, "release", RELEASED)
+        applier.release(uid)
+    checkpoints.run(deleted_there, lambda uid, guard: deleted_conflict(applier, job, guard, uid))
+    checkpoints.once(lambda guard: finish(applier, guard, touched_parents))
+
+
+def hold_deletions(remote, job: Job, plan: Plan) -> None:
+    """Deletions beyond the remote's share of its scope wait for a user's confirmation.
+
+    Like rsync's --max-delete: a peer that suddenly lists far fewer objects (emptied,
+    restored from an old backup, or simply wrong) must not empty this site. The run goes
+    on without them; the job lists them and ends as "needs-confirmation".
+    """
+    limit = remote.max_delete_percent
+    scope = len(remote.state.synced)
+    if not plan.delete or not limit or len(plan.delete) * 100 <= limit * scope:
+        return
+    job.pending_deletes = PersistentList((uid, remote.state.synced[uid].remote_path) for uid in plan.delete)
+    plan.delete = []
+
+
+def delete_confirmed(site, remote, job: Job, reader: PeerReader) -> None:
+    """The "delete" step: carry out the deletions another run held back, as confirmed by a user.
+
+    Only those still synced, still not listed and still gone from the peer are deleted.
+    """
+    held = JobStore(site).get(job.confirms)
+    state = remote.state
+    uids = [uid for uid, _path in held.pending_deletes if uid in state.synced and uid not in state.index]
+    back = {item.uid for item in reader.existing(uids)}
+    for uid in back:
+        job.add_warning(state.synced[uid].remote_path, "delete", BACK_ON_PEER)
+    applier = Applier(site, remote, site.REQUEST, reader.base)
+    gone = [uid for uid in uids if uid not in back]
+    job.total = len(gone)
+    held.confirmed_by = job.id
+    Checkpoints(job, applier.flush, applier.forget).run(gone, lambda uid, guard: delete_one(applier, job, guard, uid))
+
+
+def write_one(applier: Applier, job: Job, guard: Guard, uid: str, fetched, touched_parents: set[str], force: bool):
+    entry = applier.state.index[uid]
+    if isinstance(fetched, GoneFromPeer):
+        job.add_warning(entry.path, "read", GONE_WHILE_READ)
+        return
+    if isinstance(fetched, PeerError):
+        job.add_error(entry.path, "read", str(fetched))
+        return
+
+    def action():
+        outcome = applier.write(uid, fetched, force=force)
+        job.count("conflicts" if outcome == "conflict" else outcome)
+        if outcome in ("created", "updated"):
+            touched_parents.add(entry.path.rpartition("/")[0])
+            applier.state.conflicts.pop(uid, None)
+            applier.state.resolutions.pop(uid, None)
+
+    guard(entry.path, "write", action)
+
+
+def move_one(applier: Applier, job: Job, guard: Guard, uid: str, touched_parents: set[str]) -> None:
+    entry = applier.state.index[uid]
+
+    def action():
+        job.count(applier.move(uid))
+        touched_parents.add(entry.path.rpartition("/")[0])
+
+    guard(entry.path, "move", action)
+
+
+def delete_one(applier: Applier, job: Job, guard: Guard, uid: str) -> None:
+    guard(applier.state.synced[uid].remote_path, "delete", lambda: job.count(applier.delete(uid)))
+
+
+def deleted_conflict(applier: Applier, job: Job, guard: Guard, uid: str) -> None:
+    synced = applier.state.synced[uid]
+
+    def action():
+        record_conflict(applier, uid, applier.local.find(uid, synced), None)
+        job.count("conflicts")
+
+    guard(synced.remote_path, "conflict", action)
+
+
+def finish(applier: Applier, guard: Guard, touched_parents: set[str]) -> None:
+    """Second pass: relations, default pages, folder order."""
+    state = applier.state
+    for uid in list(state.pending_relations.keys()):
+        guard(uid, "relations", second_pass.set_relations, applier, uid)
+    for folder_uid, page_uid in list(state.default_pages.items()):
+        guard(folder_uid, "default page", second_pass.set_default_page, applier, folder_uid, page_uid)
+    siblings: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    if touched_parents:
+        for uid, entry in state.index.items():
+            parent = entry.path.rpartition("/")[0]
+            if parent in touched_parents:
+                siblings[parent].append((entry.position, uid))
+    for parent, ranked in siblings.items():
+        guard(parent, "order", second_pass.order_children, applier, parent, [uid for _, uid in sorted(ranked)])

@@ -1,0 +1,45 @@
+"""The local side: find synced objects by UID, tell local edits from the sync's own writes."""
+
+from Products.CMFCore.utils import getToolByName
+
+from senaite_style_sync.model.state import SyncedEntry
+
+
+def iso(date) -> str:
+    return date.ISO8601() if date is not None else ""
+
+
+def stamp(obj) -> str:
+    """The object's modification date to the microsecond: what tells a local edit from the sync's write."""
+    return str(obj.modified().micros())
+
+
+class LocalSite:
+    """Lookups on the destination site, unrestricted (the sync job acts for the site)."""
+
+    def __init__(self, site) -> None:
+        self.site = site
+        self.catalog = getToolByName(site, "portal_catalog")
+
+    def by_uid(self, uid: str):
+        """The object with ``uid`` in this site, whoever may see it; None when there is none."""
+        for brain in self.catalog.unrestrictedSearchResults(UID=uid):
+            return self.site.unrestrictedTraverse(brain.getPath(), None)
+        return None
+
+    def find(self, remote_uid: str, synced: SyncedEntry | None, portal_type: str | None = None):
+        """The local copy of ``remote_uid``: by the recorded mapping, else by the same UID and type."""
+        if synced is not None:
+            return self.by_uid(synced.local_uid)
+        obj = self.by_uid(remote_uid)
+        if obj is not None and portal_type is not None and obj.portal_type != portal_type:
+            return None  # the UID is taken here by something else: a new copy gets its own UID
+        return obj
+
+    def changed_since_sync(self, obj, synced: SyncedEntry) -> bool:
+        """Edited here after the sync last wrote it (the sync's own writes are recorded, so no echo)."""
+        return stamp(obj) != synced.local_modified
+
+    def index(self, obj, idxs: list[str] | None = None) -> None:
+        """Catalog ``obj`` now. (The tool's reindexObject would bump the modification date.)"""
+        self.catalog.catalog_object(obj, idxs=idxs or [], update_metadata=not idxs)

@@ -1,0 +1,149 @@
+"""Compare the peer's index with what was synced and what is here: a plan, before anything is written.
+
+The peer's listing gives each object's modification date to the second only, and
+transactions commit after the date is taken. So besides objects whose listed date or
+state differs from the last sync, objects modified since the last sync's listing minus
+an overlap window are re-read ("recheck"); the writer compares their content hash and
+writes only what really changed.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+
+from senaite_style_sync.model.state import SyncState
+from senaite_style_sync.sync.local import LocalSite
+
+
+OVERLAP = timedelta(minutes=10)
+
+
+def parse_time(value: str) -> datetime | None:
+    """An ISO 8601 date as an aware datetime (UTC when it names no zone); None if empty or bad."""
+    try:
+        parsed = datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed and parsed.tzinfo is None else parsed
+
+
+@dataclass
+class Plan:
+    """Remote UIDs per action. Writes and moves are parents first; deletes are children first."""
+
+    create: list[str] = field(default_factory=list)
+    update: list[str] = field(default_factory=list)
+    recheck: list[str] = field(default_factory=list)
+    move: list[str] = field(default_factory=list)
+    delete: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    # gone here and on the peer: only the record is left to drop
+    forget: list[str] = field(default_factory=list)
+    # still on the peer, but outside the scope: the copy stays here, no longer synced
+    release: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "create": len(self.create),
+            "update": len(self.update),
+            "recheck": len(self.recheck),
+            "move": len(self.move),
+            "delete": len(self.delete),
+            "conflicts": len(self.conflicts),
+            "release": len(self.release),
+            "unchanged": self.unchanged,
+        }
+
+
+def make_plan(
+    state: SyncState,
+    local: LocalSite,
+    *,
+    policy: str = "skip",
+    force: Callable[[str], bool] = lambda uid: False,
+) -> Plan:
+    """``force(uid)`` re-reads an object even when its listing looks unchanged (manual "modified since")."""
+    plan = Plan()
+    plan_listed(plan, state, local, policy, force)
+    plan_unlisted(plan, state, local, policy)
+    plan.delete.sort(key=lambda uid: -state.synced[uid].remote_path.count("/"))
+    plan.move.sort(key=lambda uid: state.index[uid].path.count("/"))
+    return plan
+
+
+def plan_listed(plan: Plan, state: SyncState, local: LocalSite, policy: str, force: Callable[[str], bool]) -> None:
+    """What to do with each object the peer lists in scope."""
+    last_sync = parse_time(state.cursor)
+    recheck_since = last_sync - OVERLAP if last_sync else None
+    for uid, entry in state.index.items():
+        synced = state.synced.get(uid)
+        obj = local.find(uid, synced, entry.portal_type)
+        if synced is None:
+            if obj is None:
+                if entry.role != "update-only":
+                    plan.create.append(uid)
+                continue
+            plan.update.append(uid)  # an object that already is here (update-only originals, earlier copies)
+            continue
+        if obj is None:
+            plan.create.append(uid)  # deleted here, still on the peer: bring it back
+            continue
+        remote_changed = entry.modified != synced.remote_modified or entry.review_state != synced.remote_state
+        if remote_changed and local.changed_since_sync(obj, synced) and state.resolutions.get(uid) != "remote":
+            if policy == "skip":
+                plan.conflicts.append(uid)
+            elif policy == "remote":
+                plan.update.append(uid)
+            else:
+                plan.unchanged += 1  # "local" wins: the local version stays
+            continue
+        modified = parse_time(entry.modified)
+        if remote_changed or uid in state.resolutions:
+            plan.update.append(uid)
+        elif force(uid) or (recheck_since and modified and modified >= recheck_since):
+            plan.recheck.append(uid)
+        elif entry.path != synced.remote_path:
+            plan.move.append(uid)
+        else:
+            plan.unchanged += 1
+
+
+def plan_unlisted(plan: Plan, state: SyncState, local: LocalSite, policy: str) -> None:
+    """What to do with each copy whose original the peer no longer lists in scope."""
+    for uid, synced in state.synced.items():
+        if uid in state.index:
+            continue
+        obj = local.find(uid, synced)
+        if obj is None:
+            plan.forget.append(uid)
+            continue
+        if uid in state.outside:
+            plan.release.append(uid)
+            continue
+        peer_wins = policy == "remote" or state.resolutions.get(uid) == "remote"
+        if local.changed_since_sync(obj, synced) and not peer_wins:
+            if policy == "skip":
+                plan.conflicts.append(uid)
+            continue
+        plan.delete.append(uid)
+
+
+def modified_since(remote, since: str) -> Callable[[str], bool]:
+    """A test: was the peer's object modified since ``since`` (the manual Get Updates date)?"""
+    index = remote.state.index
+    since_time = parse_time(since)
+
+    def test(uid: str) -> bool:
+        modified = parse_time(index[uid].modified)
+        return since_time is not None and modified is not None and modified >= since_time
+
+    return test
+
+
+def plan_for(remote, local: LocalSite, since: str = "") -> Plan:
+    """The plan of ``remote`` by its conflict policy; objects modified since ``since`` are re-read."""
+    return make_plan(remote.state, local, policy=remote.conflict_policy, force=modified_since(remote, since))

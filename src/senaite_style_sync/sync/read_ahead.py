@@ -1,0 +1,82 @@
+"""Objects read in a small thread pool a few batches ahead of the single writer.
+
+Reading and writing overlap; memory stays bounded by the number of batches in flight.
+Reader threads get plain dicts, never ZODB objects: they must not touch the writer's
+connection.
+"""
+
+from collections.abc import Iterator
+from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor
+
+from senaite_style_sync.peer import wire
+from senaite_style_sync.peer.http import PeerError
+from senaite_style_sync.peer.readers import READ_BATCH
+from senaite_style_sync.peer.readers import PeerReader
+from senaite_style_sync.sync.fetched import Fetched
+from senaite_style_sync.sync.fetched import blob_download_urls
+from senaite_style_sync.sync.fetched import discard
+
+
+READERS = 4
+FIRST_BATCH = 5
+
+
+def read_chunks(uids: list[str]) -> list[list[str]]:
+    """Batches of READ_BATCH, the first ones smaller: the writer starts while the peer serves the rest."""
+    chunks = []
+    size = FIRST_BATCH
+    while uids:
+        chunks.append(uids[:size])
+        uids = uids[size:]
+        size = min(size * 2, READ_BATCH)
+    return chunks
+
+
+class ReadAhead:
+    """Reads batches of objects (JSON, local roles, blobs) in a thread pool, a few batches ahead.
+
+    ``known_tokens`` (remote UID -> fingerprint written last) spares the local roles and
+    blobs of objects whose JSON is unchanged.
+    """
+
+    def __init__(self, reader: PeerReader, paths: dict[str, str], known_tokens: dict[str, str]) -> None:
+        self.reader = reader
+        self.paths = paths
+        self.known_tokens = known_tokens
+        self.pool = ThreadPoolExecutor(READERS, thread_name_prefix="sync-reader")
+
+    def read(self, uids: list[str]) -> dict[str, Fetched | PeerError]:
+        result: dict[str, Fetched | PeerError] = {}
+        for uid, data in self.reader.read_objects(uids).items():
+            if isinstance(data, PeerError):
+                result[uid] = data
+                continue
+            sharing = data.pop(wire.SHARING_KEY, None)  # not part of the content's token
+            fetched = Fetched(data)
+            if self.known_tokens.get(uid) == fetched.token:
+                result[uid] = fetched  # unchanged content: sharing and blobs are not needed
+                continue
+            try:
+                fetched.sharing = sharing if sharing is not None else self.reader.sharing(self.paths[uid])
+                for name, url in blob_download_urls(data).items():
+                    fetched.blob_files[name] = self.reader.http.download(url)
+            except PeerError as error:
+                discard(fetched)
+                result[uid] = error
+                continue
+            result[uid] = fetched
+        return result
+
+    def batches(self, uids: list[str]) -> Iterator[tuple[list[str], dict[str, Fetched | PeerError]]]:
+        chunks = read_chunks(uids)
+        futures: list[Future | None] = [self.pool.submit(self.read, chunk) for chunk in chunks[:READERS]]
+        for number, chunk in enumerate(chunks):
+            result = futures[number].result()
+            if number + READERS < len(chunks):
+                futures.append(self.pool.submit(self.read, chunks[number + READERS]))
+            futures[number] = None  # let the batch go once written
+            yield chunk, result
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)

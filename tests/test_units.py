@@ -1,0 +1,194 @@
+"""Fast tests of the pure functions: no Plone site, no layer."""
+
+import unittest
+from datetime import UTC
+from datetime import datetime
+from types import SimpleNamespace
+
+from senaite_style_sync.actions.jobs import InvalidSince
+from senaite_style_sync.actions.jobs import normalise_since
+from senaite_style_sync.importers.registry import is_excluded_setting
+from senaite_style_sync.importers.registry_values import RecordError
+from senaite_style_sync.importers.registry_values import from_json
+from senaite_style_sync.model.state import IndexEntry
+from senaite_style_sync.model.state import SyncedEntry
+from senaite_style_sync.model.state import SyncState
+from senaite_style_sync.peer.http import PeerError
+from senaite_style_sync.peer.listing import UNPLACED
+from senaite_style_sync.peer.listing import ListingItem
+from senaite_style_sync.peer.listing import pages_by_uid
+from senaite_style_sync.peer.listing import with_positions
+from senaite_style_sync.services.remotes.base import match
+from senaite_style_sync.sync.fetched import content_token
+from senaite_style_sync.sync.links import portable_links
+from senaite_style_sync.sync.plan import make_plan
+from senaite_style_sync.sync.plan import parse_time
+from senaite_style_sync.sync.read_ahead import read_chunks
+from senaite_style_sync.sync.scope import TypeRules
+from senaite_style_sync.sync.scope import build_index
+
+
+def rules(**settings) -> TypeRules:
+    defaults = {
+        "full_sync_types": [],
+        "skipped_types": [],
+        "update_only_types": [],
+        "prefixable_types": [],
+        "readonly_types": [],
+        "remote_prefix": "",
+        "local_prefix": "",
+    }
+    return TypeRules(SimpleNamespace(**(defaults | settings)))
+
+
+def item(path: str, portal_type: str = "Document", uid: str | None = None, modified: str = "2026-01-01T00:00:00+00:00"):
+    return ListingItem(uid or path.replace("/", "-"), path, portal_type, modified, "published", 0)
+
+
+class TestScope(unittest.TestCase):
+    def test_roles_by_type_rules(self):
+        r = rules(skipped_types=["Folder"], update_only_types=["Sample"], local_prefix="LAB")
+        self.assertEqual(r.role(item("a/doc")), "sync")
+        self.assertIsNone(r.role(item("a", "Folder")))
+        self.assertEqual(r.role(item("a/LAB-1", "Sample")), "update-only")
+        self.assertIsNone(r.role(item("a/OTHER-1", "Sample")))
+        self.assertIsNone(rules(full_sync_types=["News Item"]).role(item("doc")))
+
+    def test_local_id_prefixes_only_prefixable_types(self):
+        r = rules(prefixable_types=["Sample"], remote_prefix="A")
+        self.assertEqual(r.local_id("s1", "Sample"), "A-s1")
+        self.assertEqual(r.local_id("d1", "Document"), "d1")
+
+    def test_skipped_containers_of_wanted_objects_come_as_parents(self):
+        items = [item("a", "Folder"), item("a/b", "Folder"), item("a/b/doc"), item("c", "Folder")]
+        index, paths = build_index(items, rules(skipped_types=["Folder"]))
+        self.assertEqual(
+            {entry.path: entry.role for entry in index.values()}, {"a": "parent", "a/b": "parent", "a/b/doc": "sync"}
+        )
+        self.assertEqual(paths["a/b/doc"], "a-b-doc")
+
+
+class TestListing(unittest.TestCase):
+    def test_positions_are_places_among_siblings(self):
+        items = [item("f/b"), item("f/a"), item("g/x"), item("f/c")]
+        ranks = {"f-a": 7, "f-b": 3, "g-x": 1}  # f/c has no rank: after its siblings
+        placed = {i.path: i.position for i in with_positions(items, ranks)}
+        self.assertEqual(placed, {"f/b": 0, "f/a": 1, "f/c": 2, "g/x": 0})
+        self.assertEqual(item("x").position, 0)
+        self.assertEqual(ListingItem("u", "p", "t", "", "").position, UNPLACED)
+
+    def pager(self, pages):
+        answers = iter(pages)
+        http = SimpleNamespace(get_object=lambda url, params: next(answers))
+        return pages_by_uid(http, "http://peer/@search", [], 3)
+
+    def test_pages_start_after_the_last_uid(self):
+        pages = [
+            {"items": [{"UID": "a"}, {"UID": "b"}, {"UID": "c"}], "items_total": 5},
+            {"items": [{"UID": "c"}, {"UID": "d"}, {"UID": "e"}], "items_total": 3},
+        ]
+        self.assertEqual([i["UID"] for i in self.pager(pages)], ["a", "b", "c", "d", "e"])
+
+    def test_a_short_page_a_repeat_or_a_missing_uid_is_an_error(self):
+        for pages in (
+            [{"items": [{"UID": "a"}], "items_total": 5}],
+            [{"items": [{"UID": "a"}, {"UID": "c"}, {"UID": "b"}], "items_total": 3}],
+            [{"items": [{"UID": "a"}, {"UID": "a"}, {"UID": "b"}], "items_total": 3}],
+            [{"items": [{"UID": "a"}, {"@id": "x"}], "items_total": 2}],
+            [{"items": [], "items_total": "many"}],
+        ):
+            with self.subTest(pages=pages), self.assertRaises(PeerError):
+                list(self.pager(pages))
+
+    def test_read_chunks_start_small(self):
+        self.assertEqual([len(c) for c in read_chunks(list(range(100)))], [5, 10, 20, 25, 25, 15])
+
+
+class TestPlan(unittest.TestCase):
+    def setUp(self):
+        self.state = SyncState()
+        self.here: dict[str, object] = {}
+        self.edited: set[str] = set()
+        self.local = SimpleNamespace(
+            find=lambda uid, synced, portal_type=None: self.here.get(synced.local_uid if synced else uid),
+            changed_since_sync=lambda obj, synced: obj in self.edited,
+        )
+
+    def synced(self, uid, path="doc", modified="1"):
+        self.state.index[uid] = IndexEntry(path, "Document", modified, "published", 0, "sync")
+        self.state.synced[uid] = SyncedEntry(uid, path, modified, "published", "token", "stamp")
+        self.here[uid] = uid
+
+    def test_actions(self):
+        self.state.index["new"] = IndexEntry("new", "Document", "1", "published", 0, "sync")
+        self.synced("same")
+        self.synced("edited-there")
+        self.state.index["edited-there"] = self.state.index["edited-there"]._replace(modified="2")
+        self.synced("moved")
+        self.state.index["moved"] = self.state.index["moved"]._replace(path="elsewhere/moved")
+        self.synced("both")
+        self.state.index["both"] = self.state.index["both"]._replace(modified="2")
+        self.edited.add("both")
+        self.synced("gone")
+        del self.state.index["gone"]
+        self.synced("outside")
+        del self.state.index["outside"]
+        self.state.outside.insert("outside")
+        plan = make_plan(self.state, self.local)
+        self.assertEqual(
+            (plan.create, plan.update, plan.move, plan.delete, plan.conflicts, plan.release, plan.unchanged),
+            (["new"], ["edited-there"], ["moved"], ["gone"], ["both"], ["outside"], 1),
+        )
+        self.assertEqual(make_plan(self.state, self.local, policy="remote").update, ["both", "edited-there"])
+
+
+class TestText(unittest.TestCase):
+    def test_portable_links(self):
+        uids = {"folder/doc": "U1", "img": "U2"}
+        html = (
+            '<a href="http://peer/Plone/folder/doc#part">x</a> <a href="https://other.org/folder/doc">y</a> '
+            '<img src="http://peer/Plone/img/@@images/image-400-0123abcd.png"/>'
+        )
+        self.assertEqual(
+            portable_links(html, "http://peer/Plone", uids.get),
+            '<a href="resolveuid/U1#part">x</a> <a href="https://other.org/folder/doc">y</a> '
+            '<img src="resolveuid/U2/@@images/image"/>',
+        )
+
+    def test_content_token_ignores_order_and_volatile_keys(self):
+        one = {"title": "T", "text": {"data": "<p/>"}, "next_item": {"@id": "a"}}
+        two = {"text": {"data": "<p/>"}, "title": "T", "next_item": {"@id": "b"}}
+        self.assertEqual(content_token(one), content_token(two))
+        self.assertNotEqual(content_token(one), content_token(one | {"title": "U"}))
+
+    def test_since(self):
+        self.assertEqual(normalise_since("2026-11-20 10:00"), "2026-11-20T10:00:00+00:00")
+        self.assertEqual(normalise_since("2026-11-20T12:00+02:00"), "2026-11-20T10:00:00+00:00")
+        for bad in ("", "yesterday", "0001-01-01", None):
+            with self.subTest(bad=bad), self.assertRaises(InvalidSince):
+                normalise_since(bad)
+        self.assertEqual(parse_time("2026-01-01T00:00:00"), datetime(2026, 1, 1, tzinfo=UTC))
+        self.assertIsNone(parse_time("nope"))
+
+
+class TestRoutesAndRegistry(unittest.TestCase):
+    def test_route_patterns(self):
+        self.assertEqual(match("{name}/@conflicts/{uid}", ["lab", "@conflicts", "u1"]), {"name": "lab", "uid": "u1"})
+        self.assertEqual(match("", []), {})
+        self.assertIsNone(match("{name}", []))
+        self.assertIsNone(match("{name}/@fetch", ["lab", "@import"]))
+
+    def test_secret_settings_stay_out(self):
+        self.assertTrue(is_excluded_setting("plone.smtp_pass"))
+        self.assertTrue(is_excluded_setting("plone.some_key"))
+        self.assertFalse(is_excluded_setting("plone.roles_allowed_to_add_keywords"))
+
+    def test_json_values_take_the_field_type(self):
+        from zope.schema import Int
+        from zope.schema import List
+        from zope.schema import TextLine
+
+        self.assertEqual(from_json(List(value_type=TextLine()), ["a"]), ["a"])
+        self.assertEqual(from_json(Int(), 3.0), 3)
+        with self.assertRaises(RecordError):
+            from_json(Int(), True)
