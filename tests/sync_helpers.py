@@ -67,12 +67,12 @@ class SyncTestCase(unittest.TestCase):
         transaction.commit()
         return RemoteStorage(self.portal).get(name)
 
-    def run_step(self, step, name="src", since=""):
+    def run_step(self, step, name="src", since="", confirms=""):
         """Run a step in this thread, exactly as its job thread would; returns the finished job."""
         transaction.commit()
         self.on_portal()
         remote = RemoteStorage(self.portal).get(name)
-        job = Job(name, step, "test", since)
+        job = Job(name, step, "test", since, confirms)
         JobStore(self.portal).add(job)
         transaction.commit()
         run_step(self.portal, remote, job)

@@ -121,6 +121,36 @@ class TestStartAndFollow(JobsRestTestCase):
         self.assertEqual(again["counts"].get("created", 0), 0)
         self.assertEqual(again["counts"].get("updated", 0), 0)
 
+    def test_verify_then_repair(self):
+        originals = self.corpus()
+        self.make_remote()
+        self.run_by_rest("fetch")
+        self.run_by_rest("import")
+        verified = self.run_by_rest("verify")
+        self.assertEqual((verified["step"], verified["differences"], verified["errors"]), ("verify", [], []))
+        self.assertEqual(verified["progress"]["total"], CORPUS_SIZE)
+
+        uid, path, _type = [item for item in originals if item[2] == "Document"][-1]
+        self.on_portal()
+        find(self.portal, uid).title = "Changed here"
+        transaction.commit()
+        verified = self.run_by_rest("verify")
+        self.assertEqual(
+            [(d["uid"], d["object"], d["category"]) for d in verified["differences"]], [(uid, path, "fields")]
+        )
+        page = requests.get(f"{self.plone_url}/@@sync-run", params={"job": verified["id"]}, auth=OWNER, timeout=30)
+        self.assertIn('id="repair"', page.text)
+        self.assertIn("Changed here", page.text)
+
+        response = self.call("POST", f"/@sync-jobs/{verified['id']}/@repair")
+        self.assertEqual(response.status_code, 202, response.text)
+        repaired = self.wait(response.json()["id"])
+        self.assertEqual((repaired["step"], repaired["counts"].get("updated")), ("repair", 1))
+        self.assertEqual(self.call("POST", f"/@sync-jobs/{verified['id']}/@repair").status_code, 409)
+        self.assertEqual(self.run_by_rest("verify")["differences"], [])
+        transaction.begin()
+        self.assertEqual(find(self.portal, uid).title, find(self.source, uid).title)
+
     def test_second_start_while_a_job_runs_is_refused(self):
         self.corpus()
         self.make_remote()
@@ -273,6 +303,8 @@ class TestConflicts(JobsRestTestCase):
         self.assertTrue(conflict["detected"])
         self.assertEqual(conflict["remote_version"]["title"], "Peer title")
         self.assertEqual(conflict["local_version"]["title"], "Local title")
+        # The job thread builds URLs as the request that started it saw the site, not http://nohost.
+        self.assertEqual(conflict["local_version"]["@id"], f"{self.plone_url}/{path}")
         self.assertEqual(self.call("GET", f"/@sync-remotes/src/@conflicts/{uid}").json()["path"], path)
 
         for body in ({}, {"take": "both"}, {"take": "local", "also": 1}):

@@ -19,6 +19,7 @@ from senaite_style_sync.model.storage import RemoteStorage
 from senaite_style_sync.peer import listing as listing_module
 from senaite_style_sync.peer.http import PeerError
 from senaite_style_sync.peer.http import PeerHTTP
+from senaite_style_sync.peer.readers import AddonReader
 from senaite_style_sync.peer.readers import StockReader
 from tests.browser_helpers import wait_for_job_threads
 from tests.servers import fault_proxy
@@ -70,6 +71,25 @@ class ListingTestCase(SyncTestCase):
             for brain in self.portal.portal_catalog.unrestrictedSearchResults(path=prefix.rstrip("/"))
             if brain.getPath().startswith(prefix)
         }
+
+    @contextmanager
+    def changed_after_page(self, page: int, changes: list[tuple[str, str, str | None]]):
+        """Make ``changes`` (method, path, moved object's path) on the real peer right after the
+        listing's ``page``-th page that starts after a UID; yields the pages' URLs."""
+        real_get_object = PeerHTTP.get_object
+        pages = []
+
+        def get_object(http, url, params=None):
+            result = real_get_object(http, url, params)
+            if any(key == "UID.query" for key, _value in params or ()):
+                pages.append(url)
+                if len(pages) == page:
+                    for method, path, moved in changes:
+                        self.peer_change(method, path, **({"source": [f"{self.source_url}/{moved}"]} if moved else {}))
+            return result
+
+        with mock.patch.object(PeerHTTP, "get_object", get_object):
+            yield pages
 
     def peer_change(self, method, path, **body):
         response = requests.request(
@@ -140,22 +160,10 @@ class TestCompleteListing(ListingTestCase):
         """Deletions and moves on the real peer while the listing pages through it."""
         deleted_uid = self.source["f0"]["d3"].UID()
         moved_uid = self.source["f5"]["d11"].UID()
-        real_get_json = PeerHTTP.get_object
-        calls = []
-
-        def get_json(client, url, params=None):
-            result = real_get_json(client, url, params)
-            if url.endswith("/@search") and any(key == "UID.query" for key, _value in params or ()):
-                calls.append(url)
-                if len(calls) == 1:  # between the second and the third page
-                    self.peer_change("DELETE", "f0/d3")
-                    self.peer_change("POST", "f9/@move", source=[f"{self.source_url}/f5/d11"])
-                    self.peer_change("POST", "f2/@move", source=[f"{self.source_url}/f4/d0"])
-            return result
-
-        with page_size(PAGE_SIZE), mock.patch.object(PeerHTTP, "get_object", get_json):
+        changes = [("DELETE", "f0/d3", None), ("POST", "f9/@move", "f5/d11"), ("POST", "f2/@move", "f4/d0")]
+        with page_size(PAGE_SIZE), self.changed_after_page(1, changes) as pages:
             items = self.client().listing()
-        self.assertGreater(len(calls), 2)
+        self.assertGreater(len(pages), 2)
         uids = [item.uid for item in items]
         self.assertEqual(len(uids), len(set(uids)), "an object was listed twice")
         existing = self.uids - {deleted_uid}
@@ -198,19 +206,8 @@ class TestGetUpdatesDeletesOnlyWhatIsGone(ListingTestCase):
     def test_peer_changed_during_the_listing_deletes_only_what_it_deleted(self):
         self.import_all()
         deleted_uid = self.source["f6"]["d2"].UID()
-        real_get_json = PeerHTTP.get_object
-        calls = []
-
-        def get_json(client, url, params=None):
-            result = real_get_json(client, url, params)
-            if url.endswith("/@search") and any(key == "UID.query" for key, _value in params or ()):
-                calls.append(url)
-                if len(calls) == 2:
-                    self.peer_change("DELETE", "f6/d2")
-                    self.peer_change("POST", "f8/@move", source=[f"{self.source_url}/f7/d5"])
-            return result
-
-        with page_size(PAGE_SIZE), mock.patch.object(PeerHTTP, "get_object", get_json):
+        changes = [("DELETE", "f6/d2", None), ("POST", "f8/@move", "f7/d5")]
+        with page_size(PAGE_SIZE), self.changed_after_page(2, changes):
             job = self.run_step("update")
         self.assertEqual(list(job.errors), [])
         with page_size(PAGE_SIZE):
@@ -225,12 +222,12 @@ class TestGetUpdatesDeletesOnlyWhatIsGone(ListingTestCase):
         """Should the listing leave out an object the peer still has, the peer is asked by UID."""
         self.import_all()
         hidden = self.source["f10"]["d10"].UID()
-        real_listing = StockReader.listing
+        real_listing = AddonReader.listing  # the peer has this add-on
 
         def listing(client, on_page=None):
             return [item for item in real_listing(client, on_page) if item.uid != hidden]
 
-        with page_size(PAGE_SIZE), mock.patch.object(StockReader, "listing", listing):
+        with page_size(PAGE_SIZE), mock.patch.object(AddonReader, "listing", listing):
             job = self.run_step("update")
         self.assertEqual(list(job.errors), [])
         self.assertNotIn("deleted", job.counts)

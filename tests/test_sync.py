@@ -144,19 +144,34 @@ class TestIdempotentAndUpdates(SyncTestCase):
         transaction.begin()
         self.assertEqual(content_serials(self.portal), before)
 
-    def test_manual_since_brings_changes_that_do_not_re_date_the_object(self):
+    def share_page_on_peer(self):
         self.on_source()
         page = [o for o in self.originals if o.portal_type == "Document"][0]
         page.manage_setLocalRoles("editor", ["Reviewer"])  # the Sharing page does not re-date it
         page.reindexObjectSecurity()
         transaction.commit()
-        self.run_step("update")
+        return page
+
+    def local_roles(self, page):
         self.on_portal()
-        self.assertNotIn("Reviewer", dict(self.find(self.portal, page.UID()).get_local_roles()).get("editor", ()))
+        return dict(self.find(self.portal, page.UID()).get_local_roles()).get("editor", ())
+
+    def test_sharing_changed_on_a_peer_with_the_addon_arrives(self):
+        """@sync-list serves a digest of what re-dates nothing: the change shows in the listing."""
+        page = self.share_page_on_peer()
+        job = self.run_step("update")
+        self.assertEqual(list(job.errors), [])
+        self.assertIn("Reviewer", self.local_roles(page))
+
+    def test_manual_since_brings_changes_a_stock_peer_does_not_list(self):
+        self.make_source_stock()
+        self.run_step("update")  # the stock peer's JSON differs from the add-on's: written once
+        page = self.share_page_on_peer()
+        self.run_step("update")
+        self.assertNotIn("Reviewer", self.local_roles(page))
         job = self.run_step("update", since="2000-01-01T00:00:00+00:00")
         self.assertEqual(list(job.errors), [])
-        self.on_portal()
-        self.assertIn("Reviewer", dict(self.find(self.portal, page.UID()).get_local_roles())["editor"])
+        self.assertIn("Reviewer", self.local_roles(page))
 
     def test_update_brings_edits_moves_renames_state_and_deletions(self):
         source = self.on_source()

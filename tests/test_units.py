@@ -20,7 +20,7 @@ from senaite_style_sync.peer.listing import pages_by_uid
 from senaite_style_sync.peer.listing import with_positions
 from senaite_style_sync.services.remotes.base import match
 from senaite_style_sync.sync.fetched import content_token
-from senaite_style_sync.sync.links import portable_links
+from senaite_style_sync.sync.links import LinkConverter
 from senaite_style_sync.sync.plan import make_plan
 from senaite_style_sync.sync.plan import parse_time
 from senaite_style_sync.sync.read_ahead import read_chunks
@@ -93,7 +93,6 @@ class TestListing(unittest.TestCase):
         for pages in (
             [{"items": [{"UID": "a"}], "items_total": 5}],
             [{"items": [{"UID": "a"}, {"UID": "c"}, {"UID": "b"}], "items_total": 3}],
-            [{"items": [{"UID": "a"}, {"UID": "a"}, {"UID": "b"}], "items_total": 3}],
             [{"items": [{"UID": "a"}, {"@id": "x"}], "items_total": 2}],
             [{"items": [], "items_total": "many"}],
         ):
@@ -143,17 +142,53 @@ class TestPlan(unittest.TestCase):
 
 
 class TestText(unittest.TestCase):
-    def test_portable_links(self):
-        uids = {"folder/doc": "U1", "img": "U2"}
+    def converter(self):
+        uids = {"folder/doc": "U1", "img": "U2", "größe": "U3"}
+        return LinkConverter("http://peer/Plone", uids.get, {"R1": "L1"}.get, {400: "preview", 200: "mini"}.get)
+
+    def test_rendered_links_and_scales_become_resolveuid(self):
+        links = self.converter()
         html = (
             '<a href="http://peer/Plone/folder/doc#part">x</a> <a href="https://other.org/folder/doc">y</a> '
-            '<img src="http://peer/Plone/img/@@images/image-400-0123abcd.png"/>'
+            '<img src="http://peer/Plone/img/@@images/image-400-0123abcd.png"/> '
+            '<img data-scale="mini" src="http://peer/Plone/img/@@images/image-200-99ff.jpeg"/> '
+            '<a href="http://peer/Plone/gr%C3%B6%C3%9Fe/@@download/file">z</a> '
+            '<a href="http://peer/Plone/not-synced">w</a>'
         )
         self.assertEqual(
-            portable_links(html, "http://peer/Plone", uids.get),
+            links.html(html),
             '<a href="resolveuid/U1#part">x</a> <a href="https://other.org/folder/doc">y</a> '
-            '<img src="resolveuid/U2/@@images/image"/>',
+            '<img src="resolveuid/U2/@@images/image/preview"/> '
+            '<img data-scale="mini" src="resolveuid/U2/@@images/image/mini"/> '
+            '<a href="resolveuid/U3/@@download/file">z</a> '
+            '<a href="http://peer/Plone/not-synced">w</a>',
         )
+        self.assertEqual(links.outside, ["http://peer/Plone/not-synced"])
+
+    def test_a_picture_made_by_the_output_filter_becomes_its_img_again(self):
+        html = (
+            '<picture><source srcset="http://peer/Plone/img/@@images/image-400-ab.png 400w"/>'
+            '<img data-picturevariant="medium" data-scale="preview" loading="lazy" '
+            'src="http://peer/Plone/img/@@images/image-400-ab.png"/></picture>'
+        )
+        self.assertEqual(
+            self.converter().html(html),
+            '<img data-picturevariant="medium" data-scale="preview" src="resolveuid/U2/@@images/image/preview"/>',
+        )
+
+    def test_text_without_the_peers_urls_is_left_as_it_is(self):
+        html = "<p>A&nbsp;text  with <b>odd</b>   spacing &lt;b&gt;</p>"
+        self.assertEqual(self.converter().html(html), html)
+
+    def test_link_urls_and_stored_text(self):
+        links = self.converter()
+        self.assertEqual(links.link_url("http://peer/Plone/folder/doc"), "${portal_url}/resolveuid/U1")
+        self.assertEqual(links.link_url("https://example.org/"), "https://example.org/")
+        self.assertEqual(
+            links.stored('<a href="resolveuid/R1">a</a> <a href="resolveuid/R9">b</a>'),
+            '<a href="resolveuid/L1">a</a> <a href="resolveuid/R9">b</a>',
+        )
+        self.assertEqual(links.outside, ["resolveuid/R9"])
 
     def test_content_token_ignores_order_and_volatile_keys(self):
         one = {"title": "T", "text": {"data": "<p/>"}, "next_item": {"@id": "a"}}

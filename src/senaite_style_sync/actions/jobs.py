@@ -9,7 +9,7 @@ from senaite_style_sync.model.jobs import JobStore
 from senaite_style_sync.model.remote import Remote
 
 
-STEP_TITLES = {"fetch": "Fetch", "import": "Import", "update": "Get Updates"}
+STEP_TITLES = {"fetch": "Fetch", "import": "Import", "update": "Get Updates", "verify": "Verify"}
 BAD_SINCE = "Give the date and time as YYYY-MM-DD HH:MM (for example 2026-11-20 10:00)."
 MISSING_SINCE = "Give the date and time from which to re-read the peer's objects."
 
@@ -41,7 +41,7 @@ def normalise_since(text: Any) -> str:
 
 
 # Steps that are no button of their own: shown by these titles.
-OTHER_STEP_TITLES = {"delete": "Confirmed deletions"}
+OTHER_STEP_TITLES = {"delete": "Confirmed deletions", "repair": "Repair"}
 
 
 def step_title(step: str) -> str:

@@ -65,20 +65,20 @@ def shown(value: Any) -> str:
     return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
 
 
-def compare(local: dict | None, remote: dict | None) -> tuple[list[dict[str, Any]], list[str]]:
-    """Summary rows (label, local, remote, differs) and the names of the other fields that differ."""
+def site_neutral(value: Any, bases: tuple[str, ...]) -> str:
+    """A value as JSON text with each site's own URL as "{site}": what makes both versions comparable."""
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    for base in bases:
+        if base:
+            text = text.replace(base.rstrip("/"), "{site}")
+    return text
+
+
+def compare(local: dict | None, remote: dict | None, bases: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Rows (label, local, remote, differs) side by side: the summary fields, then every other
+    field that differs (URLs of either site compared as "{site}/…")."""
     local = local or {}
     remote = remote or {}
-    rows = [
-        {
-            "key": key.lstrip("@"),
-            "label": label,
-            "local": shown(local.get(key)),
-            "remote": shown(remote.get(key)),
-            "differs": local.get(key) != remote.get(key),
-        }
-        for key, label in SUMMARY_FIELDS
-    ]
     summary_keys = {key for key, _label in SUMMARY_FIELDS}
     other = sorted(
         key
@@ -86,9 +86,18 @@ def compare(local: dict | None, remote: dict | None) -> tuple[list[dict[str, Any
         if not key.startswith("@")
         and key not in IGNORED_KEYS
         and key not in summary_keys
-        and local.get(key) != remote.get(key)
+        and site_neutral(local.get(key), bases) != site_neutral(remote.get(key), bases)
     )
-    return rows, other
+    return [
+        {
+            "key": key.lstrip("@"),
+            "label": label,
+            "local": shown(local.get(key)),
+            "remote": shown(remote.get(key)),
+            "differs": site_neutral(local.get(key), bases) != site_neutral(remote.get(key), bases),
+        }
+        for key, label in list(SUMMARY_FIELDS) + [(key, key) for key in other]
+    ]
 
 
 def pretty(text: str) -> str:
@@ -145,7 +154,9 @@ class SyncConflictsView(BrowserView):
         items = []
         for number, conflict in enumerate(state.conflicts.values()):
             data = conflict_data(conflict)
-            rows, other = compare(data["local_version"], data["remote_version"])
+            rows = compare(
+                data["local_version"], data["remote_version"], (self.context.absolute_url(), self.remote.url)
+            )
             synced = state.synced.get(conflict.remote_uid)
             local_obj = local_site.find(conflict.remote_uid, synced) if synced is not None else None
             remote_data = data["remote_version"] or {}
@@ -157,7 +168,6 @@ class SyncConflictsView(BrowserView):
                     "reason": conflict.reason,
                     "detected": (conflict.detected or "")[:19].replace("T", " "),
                     "rows": rows,
-                    "other": other,
                     "local_url": local_obj.absolute_url() if local_obj is not None else "",
                     "remote_url": remote_data.get("@id", "") if isinstance(remote_data.get("@id"), str) else "",
                     "deleted_on_peer": conflict.remote_uid not in state.index,

@@ -1,5 +1,6 @@
 """Run history: every kept job of one Remote (@@sync-history), and one job in full (@@sync-run)."""
 
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +33,8 @@ COUNT_COLUMNS = (
     ("warnings", "Warnings"),
 )
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+# The run page's buttons for what a run found: button name -> the step that carries it out.
+FOLLOW_UP_BUTTONS = {"confirm_deletions": "delete", "repair": "repair"}
 
 
 def moment_text(moment: datetime | None) -> str:
@@ -107,17 +110,19 @@ class SyncRunView(BrowserView):
         self.job = JobStore(self.context).get(job_id) if isinstance(job_id, str) and job_id else None
         if self.job is None:
             raise NotFound(f"No job {job_id!r}.")
-        if self.request.method == "POST" and "confirm_deletions" in self.request.form:
+        step = next((step for button, step in FOLLOW_UP_BUTTONS.items() if button in self.request.form), None)
+        if self.request.method == "POST" and step:
             PostOnly(self.request)
             CheckAuthenticator(self.request)
-            return self.confirm_deletions()
+            return self.follow_up(step)
         return self.index()
 
-    def confirm_deletions(self) -> str:
+    def follow_up(self, step: str) -> str:
+        """Start the job that carries out what this run found; show its run page."""
         remote = RemoteStorage(self.context).get(self.job.remote)
         if remote is None:
             raise NotFound(f"No remote named {self.job.remote!r}.")
-        job = start_from_browser(self.context, self.request, remote, "delete", confirms=self.job.id)
+        job = start_from_browser(self.context, self.request, remote, step, confirms=self.job.id)
         self.request.response.redirect(run_url(self.context, job or self.job))
         return ""
 
@@ -147,6 +152,8 @@ class SyncRunView(BrowserView):
         row["warnings"] = list(job.warnings)
         row["pending_deletes"] = [{"uid": uid, "path": path} for uid, path in job.pending_deletes]
         row["confirmed_by"] = job.confirmed_by
+        row["differences"] = list(job.differences)
+        row["difference_counts"] = sorted(Counter(d["category"] for d in job.differences).items())
         row["confirmed_by_url"] = run_url(self.context, JobStore(self.context).get(job.confirmed_by) or job)
         row["error_count"] = error_count(job)
         row["errors_dropped"] = max(0, row["error_count"] - len(row["errors"]))

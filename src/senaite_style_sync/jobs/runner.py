@@ -16,6 +16,7 @@ from zope.component.hooks import setSite
 
 from senaite_style_sync.jobs.steps import run_step
 from senaite_style_sync.jobs.system import as_system
+from senaite_style_sync.jobs.system import serve_as
 from senaite_style_sync.model.jobs import Job
 from senaite_style_sync.model.jobs import JobStore
 from senaite_style_sync.model.remote import Remote
@@ -23,7 +24,9 @@ from senaite_style_sync.model.storage import RemoteStorage
 
 
 logger = logging.getLogger("senaite_style_sync")
-STEPS = ("fetch", "import", "update", "delete")
+STEPS = ("fetch", "import", "update", "delete", "verify", "repair")
+# Steps that carry out what another job found: deletions it held back, differences it listed.
+FOLLOW_UPS = {"delete": ("pending_deletes", "deletions"), "repair": ("differences", "differences")}
 AUTOMATIC = ("clock", "hook", "cron")
 
 
@@ -46,12 +49,13 @@ def start_job(site, remote: Remote, step: str, trigger: str, since: str = "", co
     running = active_job(site, remote)
     if running is not None:
         raise JobRefused(f"A {running.step} job for '{remote.name}' is still running ({running.done}/{running.total}).")
-    if step == "delete":
+    if step in FOLLOW_UPS:
+        attribute, what = FOLLOW_UPS[step]
         held = JobStore(site).get(confirms)
-        if held is None or held.remote != remote.name or not held.pending_deletes:
-            raise JobRefused("That run holds no deletions of this remote to confirm.")
+        if held is None or held.remote != remote.name or not getattr(held, attribute):
+            raise JobRefused(f"That run holds no {what} of this remote to act on.")
         if held.confirmed_by:
-            raise JobRefused("Those deletions were confirmed already.")
+            raise JobRefused(f"Those {what} were acted on already.")
     job = Job(remote.name, step, trigger, since, confirms)
     job.site_url = site.absolute_url()  # the job's thread has no request to tell its URL
     JobStore(site).add(job)
@@ -93,6 +97,7 @@ def run_job(db, site_path: str, job_id: str) -> None:
             site = app.unrestrictedTraverse(site_path)
             setSite(site)
             job = JobStore(site).get(job_id)
+            serve_as(app.REQUEST, site, job.site_url)
             remote = RemoteStorage(site).get(job.remote)
             job.state = "running"
             job.started = datetime.now()

@@ -14,7 +14,9 @@ from senaite_style_sync.peer.readers import open_reader
 from senaite_style_sync.sync.fetch import fetch
 from senaite_style_sync.sync.importing import apply_plan
 from senaite_style_sync.sync.importing import delete_confirmed
+from senaite_style_sync.sync.importing import repair
 from senaite_style_sync.sync.local import LocalSite
+from senaite_style_sync.sync.verify import verify
 
 
 SUMMARY_COUNTS = (
@@ -26,6 +28,7 @@ SUMMARY_COUNTS = (
     "records",
     "users",
     "groups",
+    "differences",
     "errors",
     "warnings",
 )
@@ -40,6 +43,10 @@ def run_step(site, remote, job: Job) -> None:
     reader = open_reader(http)
     if job.step == "delete":
         delete_confirmed(site, remote, job, reader)
+    if job.step == "verify":
+        verify(site, remote, job, reader)
+    if job.step == "repair":
+        repair(site, remote, job, reader)
     if job.step in ("fetch", "update"):
         fetch(remote, job, reader, LocalSite(site))
     if job.step in ("import", "update"):
@@ -65,7 +72,7 @@ def run_importers(site, remote, job: Job, http: PeerHTTP) -> None:
 
 def summary(job: Job) -> str:
     parts = [f"{job.counts[key]} {key}" for key in SUMMARY_COUNTS if job.counts.get(key)]
-    if job.step == "fetch":
+    if job.step in ("fetch", "verify"):
         parts.insert(0, f"{job.total} objects in scope")
     if job.pending_deletes:
         parts.append(f"{len(job.pending_deletes)} deletions wait for confirmation")

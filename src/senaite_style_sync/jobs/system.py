@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 import transaction
 from AccessControl.SecurityManagement import newSecurityManager
@@ -11,6 +12,21 @@ from Testing.makerequest import makerequest
 from zope.component.hooks import setSite
 from zope.globalrequest import clearRequest
 from zope.globalrequest import setRequest
+
+
+def serve_as(request, site, site_url: str) -> None:
+    """Let this thread's request build the site's URLs as the request that started the job saw
+    them (host, port, a virtual host's path), not as ``http://nohost``."""
+    parts = urlsplit(site_url)
+    if not parts.hostname:
+        return
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 80)
+    request.setServerURL(parts.scheme, parts.hostname, str(port))
+    physical = site.getPhysicalPath()
+    path = [segment for segment in parts.path.split("/") if segment]
+    if path != list(physical[1:]):  # a virtual host shows the site at another path
+        request["VirtualRootPhysicalPath"] = physical
+        request.setVirtualRoot(path)
 
 
 @contextmanager

@@ -19,6 +19,7 @@ KEEP_PER_REMOTE = 200
 # A running job whose heartbeat is older than this is taken as dead (its instance was killed).
 STALE_AFTER = 120
 MAX_ERRORS = 1000
+MAX_DIFFERENCES = 10000
 
 
 class Job(Persistent):
@@ -29,7 +30,9 @@ class Job(Persistent):
     # (remote UID, path) of copies a run held back from deleting, waiting for a user's yes
     pending_deletes: Sequence[tuple[str, str]] = ()
     confirms = ""  # for a "delete" job: the id of the job whose held deletions it carries out
-    confirmed_by = ""  # the "delete" job that carried out this job's held deletions
+    confirmed_by = ""  # the "delete" (or "repair") job that carried out this job's held deletions (differences)
+    # for a "verify" job: each way a copy differs from the peer's object (uid, path, category, detail)
+    differences: Sequence[dict[str, str]] = ()
 
     def __init__(self, remote: str, step: str, trigger: str, since: str = "", confirms: str = "") -> None:
         self.id = uuid.uuid4().hex
@@ -49,6 +52,7 @@ class Job(Persistent):
         self.plan = PersistentMapping()
         self.errors = PersistentList()
         self.warnings = PersistentList()
+        self.differences = PersistentList()
         self.confirms = confirms
         self.message = ""
 
@@ -71,6 +75,11 @@ class Job(Persistent):
         self.counts["warnings"] = self.counts.get("warnings", 0) + 1
         if len(self.warnings) < MAX_ERRORS:
             self.warnings.append({"object": obj, "step": step, "message": message})
+
+    def add_difference(self, uid: str, obj: str, category: str, detail: str) -> None:
+        self.counts["differences"] = self.counts.get("differences", 0) + 1
+        if len(self.differences) < MAX_DIFFERENCES:
+            self.differences.append({"uid": uid, "object": obj, "category": category, "detail": detail})
 
     def count(self, outcome: str, n: int = 1) -> None:
         self.counts[outcome] = self.counts.get(outcome, 0) + n
@@ -103,6 +112,7 @@ class Job(Persistent):
             "plan": dict(self.plan),
             "errors": list(self.errors),
             "warnings": list(self.warnings),
+            "differences": list(self.differences),
             "pending_deletes": [{"uid": uid, "path": path} for uid, path in self.pending_deletes],
             "confirms": self.confirms,
             "confirmed_by": self.confirmed_by,

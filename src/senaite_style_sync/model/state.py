@@ -23,6 +23,8 @@ class IndexEntry(NamedTuple):
     position: int
     # "sync": in scope; "parent": out of scope but needed as a container; "update-only"
     role: str
+    # a digest of what changes on the peer's object without re-dating it ("" where not served)
+    meta: str = ""
 
     @property
     def id(self) -> str:
@@ -36,8 +38,16 @@ class SyncedEntry(NamedTuple):
     remote_state: str
     # hash of the peer's JSON for the object: equal means nothing to write
     token: str
-    # the local object's modification date (microseconds) right after the sync wrote it
+    # the local object's modification date (microseconds) right after the sync wrote it:
+    # while it is the same, the object was not edited here
     local_modified: str
+    # the local object's fingerprint (sync/fingerprint.py) right after the sync wrote it: when
+    # the date moved, an equal fingerprint means it was re-dated, not edited
+    local_fingerprint: str = ""
+    # the object's position among its siblings on the peer, as last written
+    remote_position: int = -1
+    # IndexEntry.meta as last written
+    remote_meta: str = ""
 
 
 class Conflict(Persistent):
@@ -55,6 +65,8 @@ class Conflict(Persistent):
 class SyncState(Persistent):
     # On the peer, but outside the scope now: their copies are let go, not deleted.
     outside: OOTreeSet | tuple = ()
+    # Folders whose default page changed on the peer since it was last set here.
+    pending_default_pages: OOTreeSet | tuple = ()
 
     def __init__(self) -> None:
         self.index = OOBTree()
@@ -65,6 +77,7 @@ class SyncState(Persistent):
         self.pending_relations = OOBTree()  # remote UID -> {field: [peer URLs]}, for the second pass
         self.resolutions = OOBTree()  # remote UID -> "remote": a conflict the user settled for the peer
         self.outside = OOTreeSet()
+        self.pending_default_pages = OOTreeSet()
         self.listed_at = ""  # when the latest listing of the peer started (UTC, ISO 8601)
         self.cursor = ""
 

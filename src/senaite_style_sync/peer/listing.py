@@ -44,6 +44,7 @@ class ListingItem:
     modified: str
     review_state: str
     position: int = UNPLACED  # among its siblings
+    meta: str = ""  # a digest of what changes without re-dating the object, where the peer serves one
 
     @property
     def parent_path(self) -> str:
@@ -62,6 +63,7 @@ def listing_item(item: dict[str, Any], path: str) -> ListingItem:
         portal_type=item.get("portal_type") or item.get("@type") or "",
         modified=item.get("modified") or "",
         review_state=item.get("review_state") or "",
+        meta=item.get("meta") or "",
     )
 
 
@@ -87,9 +89,10 @@ def pages_by_uid(
 ) -> Iterator[dict[str, Any]]:
     """Every item of a @search at ``url``, in UID order, each page starting after the last UID seen.
 
-    Each page must hold as many items as the peer says are left (up to ``size``), in strictly
-    increasing UID order; anything else raises PeerError. ``on_page(n)`` is called after each
-    page with the number of items so far.
+    Each page must hold as many items as the peer says are left (up to ``size``), in increasing
+    UID order; anything else raises PeerError. (Two catalog entries may carry one UID, a stale
+    entry beside the live one: both are yielded.) ``on_page(n)`` is called after each page with
+    the number of items so far.
     """
     last = ""
     listed = 0
@@ -112,10 +115,10 @@ def pages_by_uid(
             uid = item.get("UID") if isinstance(item, dict) else None
             if not isinstance(uid, str) or not uid:
                 raise PeerError("The peer's listing has an item without a UID.")
-            if uid == last == previous:
-                continue  # the page's first item: the last one of the page before
-            if uid <= previous:
-                raise PeerError(f"The peer's listing repeats or misorders objects (at UID {uid}).")
+            if uid == last:
+                continue  # the UID the page starts at: listed with the page before
+            if uid < previous:
+                raise PeerError(f"The peer's listing misorders objects (at UID {uid}).")
             previous = uid
             listed += 1
             yield item

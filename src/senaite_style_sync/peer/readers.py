@@ -11,11 +11,13 @@ from collections.abc import Iterable
 from collections.abc import Iterator
 from typing import Any
 from typing import Protocol
+from urllib.parse import unquote
 
 from senaite_style_sync.peer import wire
 from senaite_style_sync.peer.http import PeerError
 from senaite_style_sync.peer.http import PeerHTTP
 from senaite_style_sync.peer.listing import LISTING_FIELDS
+from senaite_style_sync.peer.listing import UNPLACED
 from senaite_style_sync.peer.listing import ListingItem
 from senaite_style_sync.peer.listing import folder_ranks
 from senaite_style_sync.peer.listing import listing_item
@@ -41,6 +43,8 @@ class PeerReader(Protocol):
     @property
     def base(self) -> str: ...
 
+    duplicates: list[str]  # paths of catalog entries the last listing left out: their UID was listed
+
     def listing(self, on_page: Callable[[int], None] | None = None) -> list[ListingItem]: ...
 
     def default_page_uids(self) -> set[str]: ...
@@ -57,6 +61,7 @@ class StockReader:
 
     def __init__(self, http: PeerHTTP) -> None:
         self.http = http
+        self.duplicates: list[str] = []  # paths of catalog entries with a UID listed before
         self.url = http.url
         self.search_url = f"{self.url}/@search"
         self.page_size = listing_page_size()
@@ -75,7 +80,9 @@ class StockReader:
     def relative_path(self, object_url: Any) -> str | None:
         """Path below the peer site; None for the site itself or anything outside it."""
         prefix = self.base + "/"
-        return object_url[len(prefix) :] if isinstance(object_url, str) and object_url.startswith(prefix) else None
+        if not isinstance(object_url, str) or not object_url.startswith(prefix):
+            return None
+        return "/".join(unquote(segment) for segment in object_url[len(prefix) :].split("/"))
 
     def object_url(self, path: str) -> str:
         return f"{self.url}/{path}" if path else self.url
@@ -96,12 +103,24 @@ class StockReader:
         ``on_page(n)`` is called after each page with the number of objects listed so far.
         """
         params: list[tuple[str, Any]] = [("metadata_fields", name) for name in LISTING_FIELDS]
-        items = []
-        for item in pages_by_uid(self.http, self.search_url, params, self.page_size, on_page):
+        items = self.listed(pages_by_uid(self.http, self.search_url, params, self.page_size, on_page))
+        return with_positions(list(items.values()), folder_ranks(self.http, self.search_url, self.page_size))
+
+    def listed(self, pages: Iterator[dict[str, Any]]) -> dict[str, ListingItem]:
+        """UID -> item of the site's objects in listing pages (not the site root, nor catalog
+        entries outside the site); the paths of further entries with a UID already listed go
+        to ``duplicates``."""
+        items: dict[str, ListingItem] = {}
+        self.duplicates = []
+        for item in pages:
             path = self.relative_path(item.get("@id"))
-            if path:  # not the site root, nor a catalog entry outside the site
-                items.append(listing_item(item, path))
-        return with_positions(items, folder_ranks(self.http, self.search_url, self.page_size))
+            if not path:
+                continue
+            if item["UID"] in items:
+                self.duplicates.append(path)
+            else:
+                items[item["UID"]] = listing_item(item, path)
+        return items
 
     def default_page_uids(self) -> set[str]:
         params = [("is_default_page", "true"), ("metadata_fields", "UID")]
@@ -147,7 +166,20 @@ class StockReader:
 
 
 class AddonReader(StockReader):
-    """Reads a peer that has this add-on: objects come from @sync-read, local roles included."""
+    """Reads a peer that has this add-on: the listing from @sync-list, with positions and a digest
+    of what re-dates nothing, in one pass; objects from @sync-read, local roles included."""
+
+    def listing(self, on_page: Callable[[int], None] | None = None) -> list[ListingItem]:
+        ranks: dict[str, int] = {}
+
+        def ranked(pages: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+            for item in pages:
+                position = item.get("position")
+                ranks.setdefault(item["UID"], position if isinstance(position, int) else UNPLACED)
+                yield item
+
+        pages = pages_by_uid(self.http, f"{self.url}/{wire.SYNC_LIST}", [], self.page_size, on_page)
+        return with_positions(list(self.listed(ranked(pages)).values()), ranks)
 
     def read_batch(self, uids: list[str]) -> list[dict[str, Any]]:
         answer = self.http.get_object(f"{self.url}/{wire.SYNC_READ}", [("UID", uid) for uid in uids])

@@ -6,8 +6,15 @@ plone.restapi's ``@search?fullobjects`` gives it, with its review history under
 """
 
 SYNC_READ = "@sync-read"
+# The listing with positions and a digest of what re-dates nothing (local roles, layout,
+# default page); pages asked for and answered as a keyset @search is.
+SYNC_LIST = "@sync-list"
+SYNC_LIST_MAX_PAGE = 1000
 # The most UIDs one @sync-read request may name.
 SYNC_READ_MAX_UIDS = 100
 # Where @sync-read puts an object's local roles: ``inherit``, ``entries`` (principal id and the
 # roles set on the object, marked true) and ``available_roles``, as @sharing shapes them.
 SHARING_KEY = "@sharing"
+# The names of the fields @sync-read serves as stored rather than as rendered: rich text with
+# its resolveuid links and image scales by name, a Link's ``${portal_url}/resolveuid/<UID>``.
+STORED_FIELDS = "@stored-fields"

@@ -18,6 +18,7 @@ from senaite_style_sync.sync.scope import build_index
 
 HEARTBEAT_EVERY = 30  # seconds between commits of a long listing's progress
 NOT_LISTED = "Not in the peer's listing, but the peer still has it: kept."
+DUPLICATE = "The peer's catalog lists another object with the same UID: this entry is left out (a stale one?)."
 
 
 def fetch(remote, job: Job, reader: PeerReader, local: LocalSite) -> None:
@@ -32,6 +33,8 @@ def fetch(remote, job: Job, reader: PeerReader, local: LocalSite) -> None:
             transaction.commit()
 
     items = reader.listing(on_page=listed)
+    for path in reader.duplicates:
+        job.add_warning(path, "fetch", DUPLICATE)
     rules = TypeRules(remote)
     index, paths = build_index(items, rules)
     # A copy is deleted only once the peer confirms its UID is gone: one the listing left
@@ -53,10 +56,15 @@ def fetch(remote, job: Job, reader: PeerReader, local: LocalSite) -> None:
         folder_uid = paths.get(entry.path.rpartition("/")[0]) if entry else None
         if folder_uid:
             default_pages[folder_uid] = page_uid
+    changed_pages = {
+        folder
+        for folder in set(default_pages.keys()) | set(state.default_pages.keys())
+        if default_pages.get(folder) != state.default_pages.get(folder)
+    }
+    if changed_pages:
+        state.pending_default_pages = OOTreeSet(set(state.pending_default_pages) | changed_pages)
     # Replace only what changed: an unchanged peer writes nothing here.
-    if list(index.items()) != list(state.index.items()) or list(default_pages.items()) != list(
-        state.default_pages.items()
-    ):
+    if list(index.items()) != list(state.index.items()) or changed_pages:
         state.replace_index(index, paths, default_pages)
     job.total = job.done = len(index)
     counts = plan_for(remote, local, job.since).counts()

@@ -28,6 +28,14 @@ class Fetched:
         # The reader compares it with the recorded one, the writer records it: hash once.
         return content_token(self.data)
 
+    def blob_hash(self, name: str) -> str:
+        """sha256 of the downloaded file of field ``name``."""
+        digest = hashlib.sha256()
+        with open(self.blob_files[name], "rb") as stream:
+            for chunk in iter(lambda: stream.read(1024 * 1024), b""):
+                digest.update(chunk)
+        return digest.hexdigest()
+
 
 def content_token(data: dict[str, Any]) -> str:
     """Hash of what the peer's JSON says about the object (with its review history)."""

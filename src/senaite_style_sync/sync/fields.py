@@ -1,18 +1,19 @@
 """Field writers: each kind of field is written by an IFieldWriter adapter, found for (field, object, request).
 
 The default writer goes through plone.restapi's field deserializer. Rich text is stored
-as the peer sent it (with links made portable), not through the rich-text deserializer,
-which would unescape entities. Files and images are set from downloaded temporary files.
-Relations are left for the second pass, once their targets exist.
+as the peer sent it, with its URLs in the form Plone stores them (links.py), not through
+the rich-text deserializer, which would unescape entities; so is a Link's URL. Files and
+images are set from downloaded temporary files. Relations are left for the second pass,
+once their targets exist.
 """
 
 import os
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
 
+from plone.app.contenttypes.interfaces import ILink
 from plone.app.textfield.interfaces import IRichText
 from plone.app.textfield.value import RichTextValue
 from plone.dexterity.utils import iterSchemata
@@ -34,8 +35,10 @@ from zope.interface import Interface
 from zope.interface import implementer
 from zope.schema import getFieldsInOrder
 from zope.schema.interfaces import IField
+from zope.schema.interfaces import ITextLine
 
 from senaite_style_sync.interfaces import IFieldWriter
+from senaite_style_sync.sync.links import LinkConverter
 
 
 # Never written from the peer's values: dates are set last (deserializers cut them to the
@@ -47,9 +50,14 @@ SET_APART = frozenset({"effective", "expires", "changeNote", "id"})
 class WriteIO:
     """What field writers get besides the value, and where relation writers leave their targets."""
 
-    portable: Callable[[str], str]  # rich text: the peer's URLs made into resolveuid links
+    links: LinkConverter  # the peer's URLs made into resolveuid links
     blob_files: dict[str, str]  # field name -> downloaded temporary file
-    relations: dict[str, list[str]] = dataclass_field(default_factory=dict)  # field name -> peer URLs
+    stored_fields: frozenset[str] = frozenset()  # served as stored (resolveuid links already), not rendered
+    relations: dict[str, list[str]] = dataclass_field(default_factory=dict)  # field name -> targets
+
+    def text(self, name: str, value: str) -> str:
+        """A text field's value with the peer's URLs in the form Plone stores them."""
+        return self.links.stored(value) if name in self.stored_fields else self.links.html(value)
 
 
 def schema_fields(obj):
@@ -116,13 +124,27 @@ class DefaultFieldWriter(FieldWriter):
 
 @implementer(IFieldWriter)
 class RelationWriter(FieldWriter):
-    """Relations: their targets' peer URLs, set in the second pass once the targets are here."""
+    """Relations: their targets (peer UID, or URL where the peer serves none), set in the
+    second pass once the targets are here."""
 
     def __call__(self, value: Any, io: WriteIO) -> None:
         items = value if isinstance(value, list) else [value] if value else []
         io.relations[self.field.__name__] = [
-            item["@id"] for item in items if isinstance(item, dict) and item.get("@id")
+            item.get("UID") or item["@id"]
+            for item in items
+            if isinstance(item, dict) and isinstance(item.get("UID") or item.get("@id"), str)
         ]
+
+
+@implementer(IFieldWriter)
+@adapter(ITextLine, ILink, Interface)
+class LinkUrlWriter(DefaultFieldWriter):
+    """A Link's URL: ``${portal_url}/resolveuid/<UID>`` for an object of the peer in scope."""
+
+    def __call__(self, value: Any, io: WriteIO) -> None:
+        if self.field.__name__ == "remoteUrl" and isinstance(value, str):
+            value = io.links.stored(value) if "remoteUrl" in io.stored_fields else io.links.link_url(value)
+        super().__call__(value, io)
 
 
 @implementer(IFieldWriter)
@@ -131,7 +153,7 @@ class RichTextWriter(FieldWriter):
     def __call__(self, value: Any, io: WriteIO) -> None:
         if value:
             value = RichTextValue(
-                raw=io.portable(value.get("data") or ""),
+                raw=io.text(self.field.__name__, value.get("data") or ""),
                 mimeType=value.get("content-type") or self.field.default_mime_type,
                 outputMimeType=self.field.output_mime_type,
                 encoding=value.get("encoding") or "utf-8",

@@ -4,6 +4,7 @@ import time
 from collections import defaultdict
 
 import transaction
+from BTrees.OOBTree import OOTreeSet
 from persistent.list import PersistentList
 
 from senaite_style_sync.model.jobs import Job
@@ -15,8 +16,6 @@ from senaite_style_sync.sync import second_pass
 from senaite_style_sync.sync.chunks import Checkpoints
 from senaite_style_sync.sync.chunks import Guard
 from senaite_style_sync.sync.conflicts import record_conflict
-from senaite_style_sync.sync.fetched import Fetched
-from senaite_style_sync.sync.fetched import discard
 from senaite_style_sync.sync.plan import Plan
 from senaite_style_sync.sync.plan import modified_since
 from senaite_style_sync.sync.plan import plan_for
@@ -27,15 +26,25 @@ from senaite_style_sync.sync.writer import Applier
 RELEASED = "Still on the peer, but outside this remote's scope now: the copy stays here, no longer synced."
 GONE_WHILE_READ = "Deleted on the peer since it was listed: the next run deletes its copy."
 BACK_ON_PEER = "The peer has it again: kept."
+OUTSIDE = "Points to objects outside the sync's scope, kept as the peer's: {}"
 
 
-def apply_plan(site, remote, job: Job, reader: PeerReader) -> None:
+def apply_plan(site, remote, job: Job, reader: PeerReader, plan: Plan | None = None) -> None:
+    """Apply ``plan`` (by default the remote's plan now); its ``recheck`` objects the user asked
+    to re-read, and a repair's, are written even when their JSON looks the same."""
     applier = Applier(site, remote, site.REQUEST, reader.base)
     checkpoints = Checkpoints(job, applier.flush, applier.forget)
     state = remote.state
-    plan = plan_for(remote, applier.local, job.since)
+    if plan is None:
+        plan = plan_for(remote, applier.local, job.since)
+        hold_deletions(remote, job, plan)
+        # Their local roles, for one, are not part of the JSON compared.
+        forced = set(plan.force) | (
+            set(filter(modified_since(remote, job.since), plan.recheck)) if job.since else set()
+        )
+    else:
+        forced = set(plan.recheck)
     job.plan.update(plan.counts())
-    hold_deletions(remote, job, plan)
     conflicts_here = [uid for uid in plan.conflicts if uid in state.index]
     writes = sorted(
         plan.create + plan.update + plan.recheck + conflicts_here,
@@ -46,24 +55,14 @@ def apply_plan(site, remote, job: Job, reader: PeerReader) -> None:
     job.done = 0
     job.heartbeat = time.time()
     transaction.commit()  # the total, shown before the first object is written
-    touched_parents: set[str] = set()
-    # Objects the user asked to re-read are written even when their JSON looks the same
-    # (their local roles, for one, are not part of it).
-    forced = set(filter(modified_since(remote, job.since), plan.recheck)) if job.since else set()
+    touched_parents: set[str] = set(plan.reorder)
     known_tokens = {uid: state.synced[uid].token for uid in plan.recheck if uid in state.synced and uid not in forced}
     read_ahead = ReadAhead(reader, {uid: state.index[uid].path for uid in writes}, known_tokens)
-    try:
-        for chunk, fetched in read_ahead.batches(writes):
-
-            def write(uid: str, guard: Guard, fetched=fetched) -> None:
-                write_one(applier, job, guard, uid, fetched[uid], touched_parents, uid in forced)
-
-            checkpoints.commit(chunk, write, counted=True)
-            for item in fetched.values():
-                if isinstance(item, Fetched):
-                    discard(item)
-    finally:
-        read_ahead.close()
+    read_ahead.each(
+        writes,
+        checkpoints,
+        lambda uid, fetched, guard: write_one(applier, job, guard, uid, fetched, touched_parents, uid in forced),
+    )
     checkpoints.run(plan.move, lambda uid, guard: move_one(applier, job, guard, uid, touched_parents))
     checkpoints.run(plan.delete, lambda uid, guard: delete_one(applier, job, guard, uid))
     for uid in plan.forget:
@@ -73,6 +72,32 @@ def apply_plan(site, remote, job: Job, reader: PeerReader) -> None:
         applier.release(uid)
     checkpoints.run(deleted_there, lambda uid, guard: deleted_conflict(applier, job, guard, uid))
     checkpoints.once(lambda guard: finish(applier, guard, touched_parents))
+
+
+def repair(site, remote, job: Job, reader: PeerReader) -> None:
+    """The "repair" step: write again exactly the copies a Verify found different, as the peer has
+    them (also where they were edited here), and put their folders' order and default pages
+    right; delete the copies the peer no longer has."""
+    verified = JobStore(site).get(job.confirms)
+    state = remote.state
+    differing: dict[str, set[str]] = {}
+    for difference in verified.differences:
+        differing.setdefault(difference["uid"], set()).add(difference["category"])
+    verified.confirmed_by = job.id
+    plan = Plan()
+    for uid, categories in differing.items():
+        entry = state.index.get(uid)
+        if entry is None:
+            if uid in state.synced and "extra" in categories:
+                plan.delete.append(uid)
+            continue
+        (plan.create if "missing" in categories else plan.recheck).append(uid)
+        state.resolutions[uid] = "remote"  # the peer's version, even where the copy was edited here
+        if "position" in categories:
+            plan.reorder.append(entry.path.rpartition("/")[0])
+        if "default_page" in categories:
+            state.pending_default_pages = OOTreeSet(set(state.pending_default_pages) | {uid})
+    apply_plan(site, remote, job, reader, plan)
 
 
 def hold_deletions(remote, job: Job, plan: Plan) -> None:
@@ -120,6 +145,8 @@ def write_one(applier: Applier, job: Job, guard: Guard, uid: str, fetched, touch
     def action():
         outcome = applier.write(uid, fetched, force=force)
         job.count("conflicts" if outcome == "conflict" else outcome)
+        if applier.outside:
+            job.add_warning(entry.path, "links", OUTSIDE.format(", ".join(applier.outside)))
         if outcome in ("created", "updated"):
             touched_parents.add(entry.path.rpartition("/")[0])
             applier.state.conflicts.pop(uid, None)
@@ -152,13 +179,19 @@ def deleted_conflict(applier: Applier, job: Job, guard: Guard, uid: str) -> None
     guard(synced.remote_path, "conflict", action)
 
 
+def set_relations(applier: Applier, job: Job, uid: str) -> None:
+    missing = second_pass.set_relations(applier, uid)
+    if missing:
+        job.add_warning(applier.state.index[uid].path, "relations", OUTSIDE.format(", ".join(missing)))
+
+
 def finish(applier: Applier, guard: Guard, touched_parents: set[str]) -> None:
     """Second pass: relations, default pages, folder order."""
     state = applier.state
     for uid in list(state.pending_relations.keys()):
-        guard(uid, "relations", second_pass.set_relations, applier, uid)
-    for folder_uid, page_uid in list(state.default_pages.items()):
-        guard(folder_uid, "default page", second_pass.set_default_page, applier, folder_uid, page_uid)
+        guard(uid, "relations", set_relations, applier, guard.job, uid)
+    for folder_uid in list(state.pending_default_pages):
+        guard(folder_uid, "default page", second_pass.set_default_page, applier, folder_uid)
     siblings: dict[str, list[tuple[int, str]]] = defaultdict(list)
     if touched_parents:
         for uid, entry in state.index.items():

@@ -3,6 +3,7 @@
 from Products.CMFCore.utils import getToolByName
 
 from senaite_style_sync.model.state import SyncedEntry
+from senaite_style_sync.sync.fingerprint import fingerprint
 
 
 def iso(date) -> str:
@@ -37,8 +38,15 @@ class LocalSite:
         return obj
 
     def changed_since_sync(self, obj, synced: SyncedEntry) -> bool:
-        """Edited here after the sync last wrote it (the sync's own writes are recorded, so no echo)."""
-        return stamp(obj) != synced.local_modified
+        """Edited here after the sync last wrote it.
+
+        An unchanged modification date says no at once. A moved one is only a first filter:
+        moving a parent, reindexing or link integrity re-date objects nobody edited, so the
+        fingerprint recorded at the sync's write decides.
+        """
+        if stamp(obj) == synced.local_modified:
+            return False
+        return not synced.local_fingerprint or fingerprint(obj) != synced.local_fingerprint
 
     def index(self, obj, idxs: list[str] | None = None) -> None:
         """Catalog ``obj`` now. (The tool's reindexObject would bump the modification date.)"""

@@ -44,6 +44,10 @@ class Plan:
     forget: list[str] = field(default_factory=list)
     # still on the peer, but outside the scope: the copy stays here, no longer synced
     release: list[str] = field(default_factory=list)
+    # folders (peer paths) whose children the peer reordered
+    reorder: list[str] = field(default_factory=list)
+    # of the objects to re-read, those to write even when their JSON is the same
+    force: list[str] = field(default_factory=list)
     unchanged: int = 0
 
     def counts(self) -> dict[str, int]:
@@ -55,6 +59,7 @@ class Plan:
             "delete": len(self.delete),
             "conflicts": len(self.conflicts),
             "release": len(self.release),
+            "reorder": len(self.reorder),
             "unchanged": self.unchanged,
         }
 
@@ -79,6 +84,7 @@ def plan_listed(plan: Plan, state: SyncState, local: LocalSite, policy: str, for
     """What to do with each object the peer lists in scope."""
     last_sync = parse_time(state.cursor)
     recheck_since = last_sync - OVERLAP if last_sync else None
+    reordered = set()
     for uid, entry in state.index.items():
         synced = state.synced.get(uid)
         obj = local.find(uid, synced, entry.portal_type)
@@ -92,6 +98,8 @@ def plan_listed(plan: Plan, state: SyncState, local: LocalSite, policy: str, for
         if obj is None:
             plan.create.append(uid)  # deleted here, still on the peer: bring it back
             continue
+        if entry.position != synced.remote_position:
+            reordered.add(entry.path.rpartition("/")[0])
         remote_changed = entry.modified != synced.remote_modified or entry.review_state != synced.remote_state
         if remote_changed and local.changed_since_sync(obj, synced) and state.resolutions.get(uid) != "remote":
             if policy == "skip":
@@ -104,12 +112,16 @@ def plan_listed(plan: Plan, state: SyncState, local: LocalSite, policy: str, for
         modified = parse_time(entry.modified)
         if remote_changed or uid in state.resolutions:
             plan.update.append(uid)
+        elif entry.meta and entry.meta != synced.remote_meta:
+            plan.recheck.append(uid)  # local roles, layout or default page changed there: write again
+            plan.force.append(uid)
         elif force(uid) or (recheck_since and modified and modified >= recheck_since):
             plan.recheck.append(uid)
         elif entry.path != synced.remote_path:
             plan.move.append(uid)
         else:
             plan.unchanged += 1
+    plan.reorder = sorted(reordered)
 
 
 def plan_unlisted(plan: Plan, state: SyncState, local: LocalSite, policy: str) -> None:

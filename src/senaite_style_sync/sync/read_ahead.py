@@ -5,14 +5,18 @@ Reader threads get plain dicts, never ZODB objects: they must not touch the writ
 connection.
 """
 
+from collections.abc import Callable
 from collections.abc import Iterator
 from concurrent.futures import Future
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from senaite_style_sync.peer import wire
 from senaite_style_sync.peer.http import PeerError
 from senaite_style_sync.peer.readers import READ_BATCH
 from senaite_style_sync.peer.readers import PeerReader
+from senaite_style_sync.sync.chunks import Checkpoints
+from senaite_style_sync.sync.chunks import Guard
 from senaite_style_sync.sync.fetched import Fetched
 from senaite_style_sync.sync.fetched import blob_download_urls
 from senaite_style_sync.sync.fetched import discard
@@ -80,3 +84,19 @@ class ReadAhead:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def each(self, uids: list[str], checkpoints: Checkpoints, work: Callable[[str, Any, Guard], None]) -> None:
+        """``work(uid, fetched or PeerError, guard)`` for each of ``uids`` as its batch arrives, each
+        batch committed as a chunk; downloads the work did not consume are removed after it."""
+        try:
+            for chunk, fetched in self.batches(uids):
+
+                def one(uid: str, guard: Guard, fetched=fetched) -> None:
+                    work(uid, fetched[uid], guard)
+
+                checkpoints.commit(chunk, one, counted=True)
+                for item in fetched.values():
+                    if isinstance(item, Fetched):
+                        discard(item)
+        finally:
+            self.close()

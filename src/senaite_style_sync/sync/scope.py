@@ -54,7 +54,9 @@ def build_index(items: Iterable[ListingItem], rules: TypeRules) -> tuple[OOBTree
     index, paths = OOBTree(), OOBTree()
 
     def add(item: ListingItem, role: str) -> None:
-        index[item.uid] = IndexEntry(item.path, item.portal_type, item.modified, item.review_state, item.position, role)
+        index[item.uid] = IndexEntry(
+            item.path, item.portal_type, item.modified, item.review_state, item.position, role, item.meta
+        )
         paths[item.path] = item.uid
 
     for item, role in wanted:

@@ -1,5 +1,7 @@
 """The second pass, once all objects of a run are here: relations, link integrity, default pages, order."""
 
+from urllib.parse import unquote
+
 from plone.app.linkintegrity.handlers import modifiedContent
 from z3c.relationfield.event import updateRelations
 
@@ -9,24 +11,37 @@ from senaite_style_sync.sync.fields import set_field
 from senaite_style_sync.sync.writer import LINKS
 
 
-def set_relations(applier, remote_uid: str) -> None:
-    """Second pass: relation fields of one object, now that targets exist."""
+def relation_target(applier, target: str):
+    """The local copy of a relation's target: a peer UID, or the peer's URL of the target."""
+    if target.startswith(applier.peer_base + "/"):
+        uid = applier.uid_for_path(unquote(target[len(applier.peer_base) + 1 :]))
+    else:
+        uid = applier.local_uid(target)
+    return applier.local.by_uid(uid) if uid else None
+
+
+def set_relations(applier, remote_uid: str) -> list[str]:
+    """Second pass: relation fields of one object, now that targets exist.
+
+    Returns the targets that are not here (outside the scope): those relations are dropped.
+    """
     relations = applier.state.pending_relations.get(remote_uid)
     obj = applier.local_object(remote_uid)
     if relations is None or obj is None:
-        return
+        return []
     fields = dict(schema_fields(obj))
-    for name, urls in relations.items():
+    missing = []
+    for name, wanted in relations.items():
         field_ = fields.get(name)
         if field_ is None or not is_relation(field_):
             continue  # LINKS, or a field the object no longer has
         targets = []
-        for url in urls:
-            path = url[len(applier.peer_base) + 1 :] if url.startswith(applier.peer_base + "/") else None
-            uid = applier.uid_for_path(path) if path else None
-            target = applier.local.by_uid(uid) if uid else None
-            if target is not None:
-                targets.append(target)
+        for target in wanted:
+            local = relation_target(applier, target)
+            if local is None:
+                missing.append(target)
+            else:
+                targets.append(local)
         current = getattr(obj.aq_base, name, None)
         current_ids = [item.to_id for item in (current if isinstance(current, list) else [current] if current else [])]
         if current_ids != [applier.intids.getId(target) for target in targets]:
@@ -38,28 +53,43 @@ def set_relations(applier, remote_uid: str) -> None:
     del applier.state.pending_relations[remote_uid]
     synced = applier.state.synced.get(remote_uid)
     if synced is not None:
-        applier.record(remote_uid, obj, applier.state.index[remote_uid], synced.token)
+        applier.record(remote_uid, obj, applier.state.index[remote_uid], synced.token, written=True)
+    return missing
 
 
-def set_default_page(applier, folder_uid: str, page_uid: str) -> None:
-    folder, page = applier.local_object(folder_uid), applier.local_object(page_uid)
-    if folder is None or page is None or page.aq_parent.getPhysicalPath() != folder.getPhysicalPath():
-        return
-    if getattr(folder.aq_base, "default_page", None) != page.getId():
-        modified = folder.modification_date
-        folder.setDefaultPage(page.getId())
-        folder.modification_date = modified
-        applier.local.index(folder)
-        applier.record_current(folder_uid, folder)
+def set_default_page(applier, folder_uid: str) -> None:
+    """The folder's default page as on the peer (none, when the peer's folder has none)."""
+    state = applier.state
+    folder = applier.local_object(folder_uid)
+    page_uid = state.default_pages.get(folder_uid)
+    page = applier.local_object(page_uid) if page_uid else None
+    if folder is not None and (page is None or page.aq_parent.getPhysicalPath() == folder.getPhysicalPath()):
+        wanted = page.getId() if page is not None else None
+        if (getattr(folder.aq_base, "default_page", None) or None) != wanted:
+            modified = folder.modification_date
+            folder.setDefaultPage(wanted)
+            folder.modification_date = modified
+            applier.local.index(folder)
+            applier.record_current(folder_uid, folder)
+    state.pending_default_pages.remove(folder_uid)
 
 
 def order_children(applier, parent_path: str, ranked_uids: list[str]) -> None:
-    """Order a folder's synced children as on the peer (``ranked_uids``); local-only items follow."""
+    """Order a folder's synced children as on the peer (``ranked_uids``); local-only items follow.
+
+    The children's positions are recorded, so a reorder on the peer shows as a change of them.
+    """
     folder = applier.site if not parent_path else applier.local_object(applier.state.paths.get(parent_path, ""))
-    if folder is None or not hasattr(folder, "moveObjectToPosition"):
-        return
-    if in_order(applier, folder, ranked_uids):
-        return
+    if folder is not None and hasattr(folder, "moveObjectToPosition") and not in_order(applier, folder, ranked_uids):
+        reorder(applier, folder, ranked_uids)
+    state = applier.state
+    for uid in ranked_uids:
+        synced, entry = state.synced.get(uid), state.index[uid]
+        if synced is not None and synced.remote_position != entry.position:
+            state.synced[uid] = synced._replace(remote_position=entry.position)
+
+
+def reorder(applier, folder, ranked_uids: list[str]) -> None:
     folder_path = folder.getPhysicalPath()
     wanted = [
         obj.getId()
@@ -69,7 +99,7 @@ def order_children(applier, parent_path: str, ranked_uids: list[str]) -> None:
     members = set(wanted)
     if [item_id for item_id in folder.objectIds() if item_id in members] == wanted:
         return
-    modified = folder.modification_date
+    modified = folder.modification_date  # reordering is no edit of the folder
     for position, item_id in enumerate(wanted):
         folder.moveObjectToPosition(item_id, position, suppress_events=True)
     folder.modification_date = modified

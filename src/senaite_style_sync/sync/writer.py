@@ -6,26 +6,32 @@ each object once, last, so nothing it writes bumps the modification date.
 """
 
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from Acquisition import aq_base
+from Acquisition import aq_parent
 from DateTime import DateTime
 from plone import api
 from plone.app.linkintegrity.handlers import modifiedContent
 from plone.app.linkintegrity.interfaces import IRetriever
 from plone.dexterity.utils import createContent
+from plone.namedfile.utils import getAllowedSizes
 from plone.uuid.interfaces import ATTRIBUTE_NAME
+from zc.relation.interfaces import ICatalog
 from zope.component import queryUtility
 from zope.intid.interfaces import IIntIds
 
 from senaite_style_sync.model.state import SyncedEntry
 from senaite_style_sync.model.state import SyncState
+from senaite_style_sync.peer import wire
 from senaite_style_sync.sync.conflicts import record_conflict
 from senaite_style_sync.sync.fetched import Fetched
 from senaite_style_sync.sync.fields import WriteIO
 from senaite_style_sync.sync.fields import write_fields
-from senaite_style_sync.sync.links import portable_links
+from senaite_style_sync.sync.fingerprint import fingerprint
+from senaite_style_sync.sync.links import LinkConverter
 from senaite_style_sync.sync.local import LocalSite
 from senaite_style_sync.sync.local import stamp
 from senaite_style_sync.sync.readonly import is_locked
@@ -42,15 +48,43 @@ LINKS = "@links"
 
 
 @contextmanager
-def kept_dates(*containers):
-    """Containers keep their modification dates through a move or delete done by the sync:
-    the change is the peer's, and a bumped date would look like an edit made here."""
-    dates = [(container, container.modification_date) for container in containers]
+def kept_dates(*objects):
+    """Objects (the containers, the holders of relations a delete breaks) keep their modification
+    dates through a move or delete done by the sync: the change is the peer's, and a bumped date
+    would look like an edit made here."""
+    dates = [(obj, obj.modification_date) for obj in objects]
     yield
-    for container, date in dates:
-        if container.modification_date != date:
-            container.modification_date = date
-            container.reindexObject(idxs=["modified"])
+    for obj, date in dates:
+        parent = aq_parent(obj)
+        if parent is not None and hasattr(aq_base(parent), "hasObject") and not parent.hasObject(obj.getId()):
+            continue  # deleted with the rest
+        if obj.modification_date != date:
+            obj.modification_date = date
+            obj.reindexObject(idxs=["modified"])
+
+
+def subtree(obj, below: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """``obj`` and every content object inside it, with their paths relative to ``obj``."""
+    yield below, obj
+    if obj.isPrincipiaFolderish:
+        for child in obj.objectValues():
+            if hasattr(aq_base(child), "modification_date"):
+                yield from subtree(child, below + (child.getId(),))
+
+
+def subtree_dates(obj) -> dict[tuple[str, ...], Any]:
+    """Relative path -> modification date of ``obj`` and everything inside it."""
+    return {below: item.modification_date for below, item in subtree(obj)}
+
+
+def restore_subtree_dates(obj, dates: dict[tuple[str, ...], Any]) -> None:
+    """Put back the dates ``subtree_dates`` took, where moving re-dated something: the move
+    is the peer's, and a later date would look like an edit made here."""
+    for below, date in dates.items():
+        item = obj.unrestrictedTraverse("/".join(below), None) if below else obj
+        if item is not None and item.modification_date != date:
+            item.modification_date = date
+            item.reindexObject(idxs=["modified"])
 
 
 def link_uids(obj) -> set[str]:
@@ -76,6 +110,9 @@ class Applier:
         self.request = request
         self.peer_base = peer_base
         self.intids = queryUtility(IIntIds)
+        # image scale width -> name, to name the scale of an image the peer renders by width
+        self.scales = {width: name for name, (width, _height) in (getAllowedSizes() or {}).items()}
+        self.outside: list[str] = []  # the peer's URLs outside the scope in the last object written
         self._containers: dict[str, Any] = {}  # peer path -> local container, until something moves
         # Written objects wait here to be catalogued once, just before the chunk commits:
         # a savepoint per object would otherwise pickle the catalog's buckets again and again.
@@ -123,8 +160,18 @@ class Applier:
         synced = self.state.synced.get(remote_uid)
         return synced.local_uid if synced else remote_uid
 
-    def portable(self, html: str) -> str:
-        return portable_links(html, self.peer_base, self.uid_for_path)
+    def local_uid(self, remote_uid: str) -> str | None:
+        """The UID the copy of a peer object has (or will have) here; None outside the scope."""
+        synced = self.state.synced.get(remote_uid)
+        if synced is not None:
+            return synced.local_uid
+        return remote_uid if remote_uid in self.state.index else None
+
+    def scale_for_width(self, width: int) -> str | None:
+        return self.scales.get(width)
+
+    def link_converter(self) -> LinkConverter:
+        return LinkConverter(self.peer_base, self.uid_for_path, self.local_uid, self.scale_for_width)
 
     def container_for(self, path: str):
         parent_path = path.rpartition("/")[0]
@@ -147,6 +194,7 @@ class Applier:
         An object edited here since the sync last wrote it is overwritten only when the
         remote's conflict policy (or the user's resolution) says the peer wins.
         """
+        self.outside = []
         entry = self.state.index[remote_uid]
         synced = self.state.synced.get(remote_uid)
         data = fetched.data
@@ -181,8 +229,9 @@ class Applier:
     def _write_content(self, remote_uid: str, obj, entry, fetched: Fetched, outcome: str) -> None:
         """Everything of the peer's object onto ``obj``: fields, layout, workflow, roles, dates."""
         data = fetched.data
-        io = WriteIO(portable=self.portable, blob_files=fetched.blob_files)
+        io = WriteIO(self.link_converter(), fetched.blob_files, frozenset(data.get(wire.STORED_FIELDS) or ()))
         write_fields(obj, data, self.request, io)
+        self.outside = io.links.outside
         # Only relations to set, or to clear, need the second pass.
         relations = {name: urls for name, urls in io.relations.items() if urls or getattr(aq_base(obj), name, None)}
         if relations:
@@ -200,7 +249,7 @@ class Applier:
         elif outcome == "updated" and is_locked(obj):
             unlock(obj)  # its type is no longer read-only for this remote
         self._set_dates(obj, data)
-        self.record(remote_uid, obj, entry, fetched.token)
+        self.record(remote_uid, obj, entry, fetched.token, written=True)
         self._to_index.append((remote_uid, obj, security_changed and outcome == "updated", outcome == "created"))
         if obj.isPrincipiaFolderish:
             # Not in the catalog before the flush: children written in the same chunk find it here.
@@ -214,11 +263,24 @@ class Applier:
         self.record(remote_uid, obj, entry, synced.token)
         return "moved"
 
+    def referrers(self, obj) -> list:
+        """The objects whose relations point at ``obj`` or into it: deleting breaks those
+        relations, and breaking one fires a modified event that re-dates its holder."""
+        relations = queryUtility(ICatalog)
+        if relations is None or self.intids is None:
+            return []
+        found = []
+        for _below, item in subtree(obj):
+            intid = self.intids.queryId(item)
+            if intid is not None:
+                found += [rel.from_object for rel in relations.findRelations({"to_id": intid}) if rel.from_object]
+        return found
+
     def delete(self, remote_uid: str) -> str:
         synced = self.state.synced[remote_uid]
         obj = self.local.find(remote_uid, synced)
         if obj is not None:
-            with kept_dates(obj.aq_parent):
+            with kept_dates(obj.aq_parent, *self.referrers(obj)):
                 api.content.delete(obj=obj, check_linkintegrity=False)
         del self.state.synced[remote_uid]
         self.state.pending_relations.pop(remote_uid, None)
@@ -232,10 +294,33 @@ class Applier:
             unlock(obj)
         self.state.pending_relations.pop(remote_uid, None)
 
-    def record(self, remote_uid: str, obj, entry, token: str, *, keep_local_stamp: bool = False) -> None:
+    def record(
+        self, remote_uid: str, obj, entry, token: str, *, keep_local_stamp: bool = False, written: bool = False
+    ) -> None:
+        """Remember what the sync wrote (or found in step) for ``remote_uid``; writes only a change.
+
+        ``keep_local_stamp`` keeps the record of the local object as it was when last
+        written: it was edited here since, and must still count as edited. ``written``: the
+        sync just changed the object, so its fingerprint is taken anew.
+        """
         previous = self.state.synced.get(remote_uid)
-        local_stamp = previous.local_modified if keep_local_stamp and previous else stamp(obj)
-        new = SyncedEntry(obj.UID(), entry.path, entry.modified, entry.review_state, token, local_stamp)
+        if keep_local_stamp and previous is not None:
+            local_stamp, local_print = previous.local_modified, previous.local_fingerprint
+        else:
+            local_stamp = stamp(obj)
+            same = not written and previous is not None and previous.local_modified == local_stamp
+            local_print = previous.local_fingerprint if same and previous.local_fingerprint else fingerprint(obj)
+        new = SyncedEntry(
+            obj.UID(),
+            entry.path,
+            entry.modified,
+            entry.review_state,
+            token,
+            local_stamp,
+            local_print,
+            entry.position,
+            entry.meta,
+        )
         if previous != new:
             self.state.synced[remote_uid] = new
 
@@ -266,7 +351,7 @@ class Applier:
             raise ApplyError(f"Cannot move here: the id {item_id!r} is taken in {container.absolute_url_path()}.")
         self.flush(keep=True)  # objects written so far must be findable in the catalog after the move
         self._containers.clear()  # cached containers below the moved object have a new path
-        modified = obj.modification_date
+        dates = subtree_dates(obj)
         with kept_dates(obj.aq_parent, container):
             if obj.aq_parent.getPhysicalPath() != container.getPhysicalPath():
                 # Pasting renames it when its current id is taken there: take the name it got.
@@ -275,7 +360,7 @@ class Applier:
             if obj.getId() != item_id:
                 container.manage_renameObject(obj.getId(), item_id)
             moved = container._getOb(item_id)
-        moved.modification_date = modified  # a move by the sync is no edit made here
+        restore_subtree_dates(moved, dates)
         return moved
 
     def _set_owner(self, obj, creators: list[str]) -> None:
@@ -304,6 +389,7 @@ class Applier:
     # -- after all objects ---------------------------------------------------------
 
     def record_current(self, remote_uid: str, obj) -> None:
+        """Record a change the sync made to ``obj`` beyond its content (its default page)."""
         synced = self.state.synced.get(remote_uid)
         if synced is not None:
-            self.record(remote_uid, obj, self.state.index[remote_uid], synced.token)
+            self.record(remote_uid, obj, self.state.index[remote_uid], synced.token, written=True)

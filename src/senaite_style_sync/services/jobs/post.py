@@ -1,4 +1,4 @@
-"""POST @sync-jobs/<id>/@confirm-deletions: carry out the deletions a run held back."""
+"""POST @sync-jobs/<id>/@confirm-deletions | @repair: carry out what a run found (202, a new job)."""
 
 from typing import Any
 
@@ -14,9 +14,14 @@ from senaite_style_sync.model.storage import RemoteStorage
 from senaite_style_sync.services.jobs.base import JobsService
 
 
+# POST @sync-jobs/<id>/<endpoint>: the step that carries out what that job found
+FOLLOW_UP_ENDPOINTS = {"@confirm-deletions": "delete", "@repair": "repair"}
+
+
 class JobsPost(JobsService):
     def reply(self) -> Any:
-        if len(self.params) != 2 or self.params[1] != "@confirm-deletions":
+        step = FOLLOW_UP_ENDPOINTS.get(self.params[1]) if len(self.params) == 2 else None
+        if step is None:
             raise NotFound("Unknown path.")
         alsoProvides(self.request, IDisableCSRFProtection)  # a JSON API call, as in @sync-remotes
         held = self.named_job()
@@ -24,7 +29,7 @@ class JobsPost(JobsService):
         if remote is None:
             raise NotFound(f"No remote named {held.remote!r}.")
         try:
-            job = start_job(self.context, remote, "delete", "rest", confirms=held.id)
+            job = start_job(self.context, remote, step, "rest", confirms=held.id)
         except JobRefused as refused:
             self.request.response.setStatus(409)
             return {"error": {"type": "Conflict", "message": str(refused)}}

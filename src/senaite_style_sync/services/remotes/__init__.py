@@ -8,6 +8,7 @@
     POST   @sync-remotes/<name>/@test-connection      test the stored settings
     POST   @sync-remotes/<name>/@fetch                start a Fetch job (202; 409 while a job runs)
     POST   @sync-remotes/<name>/@import               start an Import job
+    POST   @sync-remotes/<name>/@verify               start a Verify job: every copy compared with the peer
     POST   @sync-remotes/<name>/@update               start a Get Updates job; {"since": "<ISO 8601>"}
                                                       re-reads what the peer modified since then
     GET    @sync-remotes/<name>/@conflicts            the remote's conflicts, both versions as JSON

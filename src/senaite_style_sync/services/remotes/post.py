@@ -27,6 +27,7 @@ class RemotesPost(RemotesService):
         "{name}/@fetch": "fetch",
         "{name}/@import": "import_",
         "{name}/@update": "update",
+        "{name}/@verify": "verify",
         "{name}/@conflicts/{uid}": "settle",
     }
 
@@ -38,6 +39,9 @@ class RemotesPost(RemotesService):
 
     def update(self, name: str) -> Any:
         return self.start(self.named_remote(name), "update")
+
+    def verify(self, name: str) -> Any:
+        return self.start(self.named_remote(name), "verify")
 
     def start(self, remote: Remote, step: str) -> Any:
         """Start a job of ``step``: 202 and where to follow it, or 409 while another job of the remote runs."""

@@ -1,0 +1,98 @@
+"""The fingerprint of a local object: what decides "changed here", instead of its modification date.
+
+It covers what a user can change on an object: every schema field (files and images by
+the sha256 of their bytes), its id, review state, local roles and their inheritance,
+layout and default page. It leaves out what the sync itself changes without anyone
+editing the object: the dates (reindexing after a move re-dates), the path and the
+position (moves and reorders are structural, and follow the peer).
+"""
+
+import hashlib
+import json
+from datetime import date
+from datetime import datetime
+from typing import Any
+
+from Acquisition import aq_base
+from DateTime import DateTime
+from plone.app.textfield.value import RichTextValue
+from plone.namedfile.interfaces import INamedFile
+from z3c.form.interfaces import NO_VALUE
+from z3c.form.interfaces import IDataManager
+from z3c.relationfield.interfaces import IRelationValue
+from zope.component import queryMultiAdapter
+
+from senaite_style_sync.sync.fields import schema_fields
+
+
+BLOB_CHUNK = 1024 * 1024
+
+
+def blob_sha256(value) -> str:
+    """sha256 of a file or image value's bytes (a blob is read in chunks)."""
+    if not hasattr(value, "open"):  # NamedFile, NamedImage: bytes in the ZODB record
+        return hashlib.sha256(value.data).hexdigest()
+    digest = hashlib.sha256()
+    with value.open() as stream:
+        for chunk in iter(lambda: stream.read(BLOB_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def canonical(value: Any, blob_hash: str | None = None) -> Any:
+    """A JSON-able form of a stored field value that changes when the value does."""
+    if isinstance(value, RichTextValue):
+        return {"raw": value.raw, "mimeType": value.mimeType, "outputMimeType": value.outputMimeType}
+    if INamedFile.providedBy(value):
+        return {
+            "filename": value.filename,
+            "contentType": value.contentType,
+            "sha256": blob_hash or blob_sha256(value),
+        }
+    if IRelationValue.providedBy(value):
+        return {"to_id": value.to_id}
+    if isinstance(value, DateTime):
+        return value.ISO8601()
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset)):
+        return sorted((canonical(item) for item in value), key=repr)
+    if isinstance(value, (list, tuple)):
+        return [canonical(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): canonical(item) for key, item in value.items()}
+    return value
+
+
+def field_value(obj, field) -> Any:
+    """The field's stored value, read as a form reads it: through the schema's adapter (a
+    behavior's field may live elsewhere than an attribute of its name)."""
+    manager = queryMultiAdapter((obj, field), IDataManager)
+    value = manager.query() if manager is not None else None
+    return None if value is NO_VALUE else value
+
+
+def review_state(obj) -> str:
+    """The state the object's (first) workflow history ends in; "" without a workflow."""
+    history = getattr(aq_base(obj), "workflow_history", None) or {}
+    for entries in history.values():
+        if entries:
+            return entries[-1].get("review_state") or ""
+    return ""
+
+
+def fingerprint(obj, blob_hashes: dict[str, str] | None = None) -> str:
+    """The object's fingerprint; ``blob_hashes`` (field name -> sha256) spares reading files
+    whose hash is known (the sync just wrote them)."""
+    blob_hashes = blob_hashes or {}
+    base = aq_base(obj)
+    state: dict[str, Any] = {
+        name: canonical(field_value(obj, field), blob_hashes.get(name)) for name, field in schema_fields(obj)
+    }
+    state["@id"] = obj.getId()
+    state["@review_state"] = review_state(obj)
+    state["@local_roles"] = sorted((principal, sorted(roles)) for principal, roles in obj.get_local_roles())
+    state["@block"] = bool(getattr(base, "__ac_local_roles_block__", False))
+    state["@layout"] = getattr(base, "layout", "") or ""
+    state["@default_page"] = getattr(base, "default_page", "") or ""
+    return hashlib.sha1(json.dumps(state, sort_keys=True, default=repr).encode()).hexdigest()

@@ -1,0 +1,81 @@
+"""What a site with this add-on serves of one of its objects to a syncing site (see peer/wire.py).
+
+The peer's ``@sync-read`` serves it; Verify builds the same of a local copy, to compare
+like with like.
+"""
+
+from typing import Any
+
+from Acquisition import aq_base
+from plone.app.contenttypes.interfaces import ILink
+from plone.app.textfield.interfaces import IRichText
+from plone.app.textfield.value import RichTextValue
+from plone.restapi.interfaces import ISerializeToJson
+from plone.restapi.serializer.converters import json_compatible
+from Products.CMFCore.utils import getToolByName
+from Products.CMFCore.WorkflowCore import WorkflowException
+from zope.component import getMultiAdapter
+from zope.i18n import translate
+
+from senaite_style_sync.peer import wire
+from senaite_style_sync.sync.fields import schema_fields
+
+
+def served(obj, request) -> dict[str, Any]:
+    """The object's JSON as ``@search?fullobjects`` gives it, with its review history, its
+    local roles and its rich text and Link URL as stored."""
+    data = getMultiAdapter((obj, request), ISerializeToJson)(include_items=False)
+    components = data.setdefault("@components", {})
+    components["workflow"] = {"@id": f"{obj.absolute_url()}/@workflow", "history": history(obj, request)}
+    data[wire.SHARING_KEY] = sharing(obj, request)
+    data[wire.STORED_FIELDS] = serve_stored(obj, data)
+    return data
+
+
+def serve_stored(obj, data: dict[str, Any]) -> list[str]:
+    """Rich text and a Link's URL as stored (restapi serves them rendered); their names."""
+    stored = []
+    base = aq_base(obj)
+    for name, field in schema_fields(obj):
+        value = getattr(base, name, None)
+        if IRichText.providedBy(field) and isinstance(value, RichTextValue) and isinstance(data.get(name), dict):
+            data[name]["data"] = value.raw
+            stored.append(name)
+    if ILink.providedBy(obj) and isinstance(data.get("remoteUrl"), str):
+        data["remoteUrl"] = obj.remoteUrl
+        stored.append("remoteUrl")
+    return stored
+
+
+def history(obj, request) -> list[dict[str, Any]]:
+    """The review history as plone.restapi's ``expand=workflow`` gives it, without computing
+    the transitions it also lists. (State titles are translated with the request, not the
+    skin's ``translate``, which a job's thread does not have.)"""
+    wftool = getToolByName(obj, "portal_workflow")
+    try:
+        entries = wftool.getInfoFor(obj, "review_history")
+    except WorkflowException:
+        return []
+    for entry in entries:
+        title = wftool.getTitleForStateOnType(entry["review_state"], obj.portal_type)
+        entry["title"] = translate(
+            title.decode("utf8") if isinstance(title, bytes) else title, "plone", context=request
+        )
+    return json_compatible(entries)
+
+
+def sharing(obj, request) -> dict[str, Any]:
+    """The local roles the sharing tab manages, as @sharing shapes them (set roles marked true)."""
+    view = getMultiAdapter((obj, request), name="sharing")
+    available = sorted(role["id"] for role in view.roles())
+    shareable = set(available)
+    entries = []
+    for principal, roles in obj.get_local_roles():
+        marked = {role: True for role in roles if role in shareable}
+        if marked:
+            entries.append({"id": principal, "roles": marked})
+    return {
+        "inherit": not getattr(aq_base(obj), "__ac_local_roles_block__", False),
+        "entries": entries,
+        "available_roles": [{"id": role} for role in available],
+    }
