@@ -96,9 +96,10 @@ def closed_port() -> int:
 class FaultProxy(BaseHTTPRequestHandler):
     """Forwards to a real server, but answers badly for requests whose URL contains a chosen text.
 
-    ``faults`` maps a text (e.g. a UID) to "500", "garbage", "timeout" or "truncate" (the
-    real answer with only the first half of its ``items``). The Host header is passed on, so
-    the peer builds its URLs with the proxy's address.
+    ``faults`` maps a text (e.g. a UID) to "500", "garbage", "timeout", "truncate" (the real
+    answer with only the first half of its ``items``), "halve" (the first half of the real
+    body, sent as if it were all of it) or "redirect:<url>" (a 302 there). The Host header is
+    passed on, so the peer builds its URLs with the proxy's address.
     """
 
     target: tuple[str, int]
@@ -114,6 +115,12 @@ class FaultProxy(BaseHTTPRequestHandler):
         if fault == "timeout":
             time.sleep(self.hang_seconds)
             return self._reply(504, b"", "text/plain")
+        if fault and fault.startswith("redirect:"):
+            self.send_response(302)
+            self.send_header("Location", fault.partition(":")[2])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
         connection = http.client.HTTPConnection(*self.target, timeout=60)
@@ -125,6 +132,8 @@ class FaultProxy(BaseHTTPRequestHandler):
             page = json.loads(data)
             page["items"] = page["items"][: len(page["items"]) // 2]
             data = json.dumps(page).encode()
+        if fault == "halve":
+            data = data[: len(data) // 2]
         self.send_response(answer.status)
         for key, value in answer.getheaders():
             if key.lower() not in ("transfer-encoding", "connection", "content-length"):

@@ -93,11 +93,16 @@ class TestListing(unittest.TestCase):
         for pages in (
             [{"items": [{"UID": "a"}], "items_total": 5}],
             [{"items": [{"UID": "a"}, {"UID": "c"}, {"UID": "b"}], "items_total": 3}],
-            [{"items": [{"UID": "a"}, {"@id": "x"}], "items_total": 2}],
             [{"items": [], "items_total": "many"}],
         ):
             with self.subTest(pages=pages), self.assertRaises(PeerError):
                 list(self.pager(pages))
+
+    def test_an_item_without_a_uid_is_passed_on_for_the_reader_to_leave_out(self):
+        pages = [{"items": [{"UID": "a"}, {"@id": "x"}, "junk"], "items_total": 3}]
+        self.assertEqual(
+            list(self.pager(pages)), [{"UID": "a"}, {"@id": "x"}, {"@id": None, "UID": None, "item": "junk"}]
+        )
 
     def test_read_chunks_start_small(self):
         self.assertEqual([len(c) for c in read_chunks(list(range(100)))], [5, 10, 20, 25, 25, 15])
@@ -227,3 +232,37 @@ class TestRoutesAndRegistry(unittest.TestCase):
         self.assertEqual(from_json(Int(), 3.0), 3)
         with self.assertRaises(RecordError):
             from_json(Int(), True)
+
+
+class TestUntrustedInput(unittest.TestCase):
+    def test_only_plain_urls_have_an_origin(self):
+        from senaite_style_sync.peer.http import wire_origin
+
+        self.assertEqual(wire_origin("https://Lab.example.org/Plone"), ("https", "lab.example.org", 443))
+        for url in (
+            "http://127.0.0.1:1\\@127.0.0.1:2/x",  # parsers disagree about the host
+            "http://user:pw@lab.example.org/",
+            "javascript:alert(1)",
+            "http://lab.example.org/a b",
+            "file:///etc/passwd",
+            None,
+            123,
+        ):
+            with self.subTest(url=url):
+                self.assertIsNone(wire_origin(url))
+
+    def test_a_compressed_answer_inflates_within_the_limit(self):
+        import gzip
+        import zlib
+
+        from senaite_style_sync.peer.http import Inflater
+
+        bomb = gzip.compress(b"\0" * 50_000_000)
+        inflate = Inflater("gzip", limit=1_000_000)
+        with self.assertRaises(PeerError):
+            for start in range(0, len(bomb), 4096):
+                inflate(bomb[start : start + 4096])
+        small = zlib.compress(b"x" * 1000)
+        self.assertEqual(Inflater("deflate", limit=1000)(small), b"x" * 1000)
+        with self.assertRaises(PeerError):
+            Inflater("br", limit=1000)

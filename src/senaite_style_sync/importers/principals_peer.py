@@ -8,6 +8,7 @@ from senaite_style_sync.peer.http import PeerHTTP
 
 
 MEMBERS_BATCH = 1000
+MAX_MEMBERS = 1_000_000
 
 
 def read_peer(http: PeerHTTP) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, str]]:
@@ -22,8 +23,10 @@ def read_peer(http: PeerHTTP) -> tuple[list[dict[str, Any]], list[dict[str, Any]
     member_errors: dict[str, str] = {}
     for group in groups:
         members = group.get("members") if isinstance(group.get("members"), dict) else {}
-        items = [member for member in members.get("items") or () if isinstance(member, str)]
-        if (members.get("items_total") or 0) > len(items):
+        listed = members.get("items") if isinstance(members.get("items"), list) else []
+        items = [member for member in listed if isinstance(member, str)]
+        total = members.get("items_total")
+        if type(total) is int and total > len(items):
             try:
                 items = _all_members(http, group["id"])
             except PeerError as error:
@@ -40,12 +43,17 @@ def _all_members(http: PeerHTTP, group_id: str) -> list[str]:
     """Members of one group, following the batching of ``@groups/<id>``."""
     page = http.get_object(f"{http.url}/@groups/{quote(group_id, safe='')}", {"b_size": MEMBERS_BATCH})
     members: list[str] = []
+    seen: set[str] = set()
     while True:
         batch = page.get("members") if isinstance(page.get("members"), dict) else {}
-        members.extend(member for member in batch.get("items") or () if isinstance(member, str))
-        next_url = (batch.get("batching") or {}).get("next")
-        if not next_url:
+        items = batch.get("items") if isinstance(batch.get("items"), list) else []
+        members.extend(member for member in items if isinstance(member, str))
+        batching = batch.get("batching") if isinstance(batch.get("batching"), dict) else {}
+        next_url = batching.get("next")
+        # The peer's links: followed on its own origin only (PeerHTTP), once each, not without end.
+        if not isinstance(next_url, str) or next_url in seen or not items or len(members) > MAX_MEMBERS:
             return members
+        seen.add(next_url)
         page = http.get_object(next_url)
 
 

@@ -18,6 +18,8 @@ from senaite_style_sync.peer.http import PeerHTTP
 PAGE = 200
 # More records the peer cannot list than this, and the listing counts as failed.
 MAX_UNREADABLE = 100
+# The most records a registry may hold (Plone's has about 2,000): a peer that says more is not read.
+MAX_RECORDS = 100_000
 
 
 class RegistryListing:
@@ -42,7 +44,10 @@ class RegistryListing:
 
     def total(self) -> int:
         """Number of records under the prefix, from a page past the end (serializes no record)."""
-        return int(self._page(10**9, 1, retry=True).get("items_total") or 0)
+        total = self._page(10**9, 1, retry=True).get("items_total")
+        if type(total) is not int or not 0 <= total <= MAX_RECORDS:
+            raise PeerError(f"The peer's registry says it holds {total!r:.40} records: not a count this reads.")
+        return total
 
     def read(self) -> None:
         """Read every position; PeerError when the listing itself cannot be read."""

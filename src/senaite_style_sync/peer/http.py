@@ -1,15 +1,23 @@
 """HTTP for one peer: one session, one retry policy, one timeout, one mapping of answers to errors.
 
-TLS is verified (against the Remote's CA file, if it names one); credentials go only to
-the peer's own origin, also on redirects. Connection errors, timeouts and HTTP 5xx of a
-GET are retried with exponential backoff by urllib3's ``Retry`` on the session's
-adapter; what still fails is raised as PeerError for the caller to record.
+TLS is verified (against the Remote's CA file, if it names one). Connection errors,
+timeouts and HTTP 5xx of a GET are retried with exponential backoff by urllib3's ``Retry``
+on the session's adapter; what still fails is raised as PeerError for the caller to record.
+
+The peer is untrusted input: every request stays on the peer's own origin (a URL it
+names elsewhere is refused, redirects are never followed), every answer is read within
+a size limit and a deadline (compressed answers are inflated within the same limit), and
+a download must have the size, and the sha256 where the peer states one, it was said to.
 """
 
+import hashlib
+import json
 import os
-import shutil
 import tempfile
 import threading
+import time
+import zlib
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,7 +26,10 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 from requests.auth import HTTPBasicAuth
+from urllib3.util import parse_url
 from urllib3.util.retry import Retry
+
+from senaite_style_sync.config import product_config
 
 
 # Seconds to wait for a connection or an answer; retries of a failing GET; the first
@@ -28,6 +39,12 @@ RETRIES = 3
 BACKOFF = 0.5
 RETRY_STATUSES = (500, 502, 503, 504)
 DOWNLOAD_CHUNK = 1024 * 256
+# The most a JSON answer may hold (inflated), and the slowest a body may arrive once its
+# headers did: the whole body within TIMEOUT, plus a second per MIN_RATE bytes.
+MAX_JSON_BYTES = 64 * 1024 * 1024
+MIN_RATE = 64 * 1024
+# The most a file may hold: product-config ``max-blob-size`` (bytes), else this.
+MAX_BLOB_BYTES = 2 * 1024**3
 USER_AGENT = "senaite_style_sync"
 # Reader threads share one session: one pooled connection each, and one for the writer.
 POOL_SIZE = 8
@@ -45,11 +62,57 @@ class PeerNotFound(PeerError):
     """The peer has nothing at that URL (HTTP 404)."""
 
 
+class PeerAnswerError(PeerError):
+    """The peer answered, but not with what was asked: an error status or something not JSON."""
+
+
 def origin(url: str) -> tuple[str, str, int]:
     """(scheme, host, port) of ``url``, with the scheme's default port filled in."""
     parts = urlsplit(url)
     port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
     return parts.scheme, (parts.hostname or "").lower(), port
+
+
+def wire_origin(url: Any) -> tuple[str, str, int] | None:
+    """The origin a request for ``url`` would really go to, as urllib3 (under requests) parses
+    it; None for anything but a plain http(s) URL: with credentials in it, backslashes,
+    spaces or control characters, where parsers disagree about the host."""
+    if not isinstance(url, str) or "\\" in url or any(ord(char) <= 32 or ord(char) == 127 for char in url):
+        return None
+    try:
+        parts = parse_url(url)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.host or parts.auth:
+        return None
+    return parts.scheme, parts.host.lower().strip("[]"), parts.port or {"http": 80, "https": 443}[parts.scheme]
+
+
+def max_blob_bytes() -> int:
+    try:
+        return int(product_config().get("max-blob-size", MAX_BLOB_BYTES))
+    except ValueError:
+        return MAX_BLOB_BYTES
+
+
+class Inflater:
+    """Inflates a gzip or deflate body chunk by chunk, never to more than ``limit`` bytes."""
+
+    def __init__(self, encoding: str, limit: int) -> None:
+        if encoding not in ("gzip", "deflate", "x-gzip"):
+            raise PeerError(f"The peer's answer is encoded as {encoding!r}, which is not accepted.")
+        self.decoder = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header, found by zlib
+        self.limit = limit
+
+    def __call__(self, chunk: bytes) -> bytes:
+        try:
+            data = self.decoder.decompress(chunk, self.limit + 1)
+        except zlib.error as error:
+            raise PeerError(f"The peer's compressed answer is broken: {error}") from error
+        if len(data) > self.limit or self.decoder.unconsumed_tail:
+            raise PeerError(f"The peer's answer inflates to more than {self.limit} bytes.")
+        self.limit -= len(data)
+        return data
 
 
 class OriginBoundAuth(AuthBase):
@@ -94,7 +157,7 @@ def check_status(response: requests.Response, url: str) -> None:
     if status == 404:
         raise PeerNotFound(f"Not found on the peer: {url}")
     if status >= 400:
-        raise PeerError(f"HTTP {status} from {url}")
+        raise PeerAnswerError(f"HTTP {status} from {url}")
 
 
 class PeerHTTP:
@@ -112,18 +175,21 @@ class PeerHTTP:
         timeout: float | None = None,
     ) -> None:
         self.url = url.rstrip("/")
+        self.origin = wire_origin(self.url)
         self.timeout = TIMEOUT if timeout is None else timeout
         retry = Retry(
             total=RETRIES if retries is None else retries,
             backoff_factor=BACKOFF if backoff is None else backoff,
             status_forcelist=RETRY_STATUSES,
             allowed_methods=frozenset({"GET"}),
+            redirect=False,
             raise_on_status=False,  # the last 5xx answer is returned, and check_status names it
         )
         # One session retries; the other asks once, for callers that split a failing
         # request themselves rather than repeat it.
         self.session = self._session(username, password, certificate_path, retry)
-        self.single = self._session(username, password, certificate_path, Retry(0, read=False))
+        self.single = self._session(username, password, certificate_path, Retry(0, read=False, redirect=False))
+        self.tmpdir: str | None = None  # where downloads go (the system's temporary directory)
         self.requests_made = 0
         self._count_lock = threading.Lock()
 
@@ -135,23 +201,61 @@ class PeerHTTP:
         return session
 
     def request(self, method: str, url: str, *, retry: bool = True, **kwargs) -> requests.Response:
-        """One request (with the retry policy unless ``retry`` is false); PeerError if none answered."""
+        """One request on the peer's origin (with the retry policy unless ``retry`` is false);
+        its body is left to read (``body``, ``download``). PeerError if none answered, for a URL
+        elsewhere, and for a redirect (never followed: it could lead anywhere)."""
+        if self.origin is None or wire_origin(url) != self.origin:
+            raise PeerError(f"Refusing to request {url!r}: it is not on the peer's origin.")
         with self._count_lock:
             self.requests_made += 1
         session = self.session if retry else self.single
         try:
-            return session.request(method, url, timeout=self.timeout, **kwargs)
+            response = session.request(method, url, timeout=self.timeout, stream=True, allow_redirects=False, **kwargs)
         except requests.RequestException as error:
             raise PeerError(f"{method} {url} failed: {error}") from error
+        if response.is_redirect:
+            response.close()
+            raise PeerError(f"The peer redirected {url} to {response.headers.get('Location')!r}: not followed.")
+        return response
+
+    def chunks(self, response: requests.Response, url: str, limit: int) -> Iterator[bytes]:
+        """The body of ``response``, inflated, in chunks: within ``limit`` bytes and a deadline."""
+        encoding = (response.headers.get("Content-Encoding") or "identity").strip().lower()
+        inflate = Inflater(encoding, limit) if encoding != "identity" else None
+        deadline = time.monotonic() + self.timeout + limit / MIN_RATE
+        received = 0
+        try:
+            with response:
+                for chunk in response.raw.stream(DOWNLOAD_CHUNK, decode_content=False):
+                    data = inflate(chunk) if inflate is not None else chunk
+                    received += len(data)
+                    if received > limit:
+                        raise PeerError(f"The peer's answer to {url} is bigger than {limit} bytes.")
+                    if time.monotonic() > deadline:
+                        raise PeerError(f"The peer's answer to {url} arrives too slowly; given up.")
+                    yield data
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
+            raise PeerError(f"The peer's answer to {url} broke off: {error}") from error
 
     def get_json(self, url: str, params: Any = None, *, retry: bool = True) -> Any:
         """The JSON the peer answers to a GET; PeerError for an error status or a body that is no JSON."""
-        response = self.request("GET", url, params=params, retry=retry)
-        check_status(response, url)
+        return self.json_answer(self.request("GET", url, params=params, retry=retry), url)
+
+    def json_answer(self, response: requests.Response, url: str) -> Any:
         try:
-            return response.json()
-        except ValueError as error:
-            raise PeerError(f"The peer answered {url} with something that is not JSON.") from error
+            check_status(response, url)
+        except PeerError:
+            response.close()
+            raise
+        body = b"".join(self.chunks(response, url, MAX_JSON_BYTES))
+        try:
+            return json.loads(body, parse_constant=reject_constant)
+        except (ValueError, RecursionError) as error:
+            raise PeerAnswerError(f"The peer answered {url} with something that is not JSON.") from error
+
+    def post_json(self, url: str, body: Any) -> Any:
+        """POST ``body`` as JSON (never retried); the JSON answer, as get_json reads it."""
+        return self.json_answer(self.request("POST", url, json=body, retry=False), url)
 
     def get_object(self, url: str, params: Any = None) -> dict[str, Any]:
         """Like get_json, for answers that must be a JSON object."""
@@ -160,22 +264,48 @@ class PeerHTTP:
             raise PeerError(f"The peer answered {url} with unexpected JSON.")
         return data
 
-    def download(self, url: str) -> str:
+    def download(self, url: str, size: int | None = None, sha256: str | None = None) -> str:
         """Stream ``url`` into a new temporary file and return its path; the caller owns the file.
 
-        Credentials go only to the peer's own origin: a blob URL elsewhere is refused.
+        The file must have ``size`` bytes and the ``sha256`` where they are given (else at most
+        the largest file accepted): a download that differs is tried once more, then refused,
+        so a truncated or altered file is never stored.
         """
-        if origin(url) != origin(self.url):
-            raise PeerError(f"Refusing to download {url}: it is not on the peer's origin.")
-        response = self.request("GET", url, stream=True)
+        try:
+            return self._download(url, size, sha256)
+        except BlobMismatch:
+            return self._download(url, size, sha256)
+
+    def _download(self, url: str, size: int | None, sha256: str | None) -> str:
+        response = self.request("GET", url, headers={"Accept-Encoding": "identity"})
         if response.status_code != 200:
+            response.close()
             raise PeerError(f"Download of {url} answered HTTP {response.status_code}.")
-        response.raw.decode_content = True
-        with tempfile.NamedTemporaryFile(prefix="sync-blob-", delete=False) as stream:
+        limit = size if size is not None else max_blob_bytes()
+        digest = hashlib.sha256()
+        received = 0
+        with tempfile.NamedTemporaryFile(prefix="sync-blob-", dir=self.tmpdir, delete=False) as stream:
             try:
-                with response:
-                    shutil.copyfileobj(response.raw, stream, DOWNLOAD_CHUNK)
-            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
+                for chunk in self.chunks(response, url, limit + 1 if size is not None else limit):
+                    stream.write(chunk)
+                    digest.update(chunk)
+                    received += len(chunk)
+                    if size is not None and received > size:
+                        raise BlobMismatch(f"Download of {url} is bigger than the {size} bytes the peer stated.")
+                if size is not None and received != size:
+                    raise BlobMismatch(f"Download of {url} has {received} of the {size} bytes the peer stated.")
+                if sha256 and digest.hexdigest() != sha256.lower():
+                    raise BlobMismatch(f"Download of {url} does not have the sha256 the peer stated.")
+            except PeerError:
+                stream.close()
                 os.unlink(stream.name)
-                raise PeerError(f"Download of {url} broke off: {error}") from error
+                raise
         return stream.name
+
+
+class BlobMismatch(PeerError):
+    """A download does not have the size or sha256 the peer stated."""
+
+
+def reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")

@@ -7,6 +7,7 @@ moved or deleted between two requests shifts every later offset. Pages that star
 UID see every object that exists throughout the listing exactly once.
 """
 
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -24,6 +25,19 @@ LISTING_FIELDS = ("UID", "modified", "portal_type", "review_state")
 LISTING_PAGE_SIZE = 1000
 # The position of an object whose place among its siblings is not known: after them.
 UNPLACED = 2**31
+# The longest text a listing field may hold.
+MAX_TEXT = 2000
+# The most objects a listing may hold: product-config ``max-listing-size``, else this; and never
+# more than twice what the peer announced at its start, plus a margin for objects added meanwhile.
+MAX_LISTING = 5_000_000
+LISTING_MARGIN = 10_000
+
+
+def max_listing_size() -> int:
+    try:
+        return int(product_config().get("max-listing-size", MAX_LISTING))
+    except ValueError:
+        return MAX_LISTING
 
 
 def listing_page_size() -> int:
@@ -55,15 +69,31 @@ class ListingItem:
         return self.path.rpartition("/")[2]
 
 
+UID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+
+
+def text(item: dict[str, Any], key: str, required: bool = False) -> str:
+    value = item.get(key)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value) or len(value) > MAX_TEXT:
+        raise ValueError(f"its {key} is not a (short) text: {value!r:.80}")
+    return value
+
+
 def listing_item(item: dict[str, Any], path: str) -> ListingItem:
-    """A ListingItem from one @search item (with LISTING_FIELDS) at ``path``."""
+    """A ListingItem from one @search item (with LISTING_FIELDS) at ``path``; ValueError, saying
+    why, for an item with a field of the wrong kind."""
+    uid = item.get("UID")
+    if not isinstance(uid, str) or not UID.match(uid):
+        raise ValueError(f"its UID is not one: {uid!r:.80}")
     return ListingItem(
-        uid=item["UID"],
+        uid=uid,
         path=path,
-        portal_type=item.get("portal_type") or item.get("@type") or "",
-        modified=item.get("modified") or "",
-        review_state=item.get("review_state") or "",
-        meta=item.get("meta") or "",
+        portal_type=text(item, "portal_type") or text(item, "@type", required=True),
+        modified=text(item, "modified"),
+        review_state=text(item, "review_state"),
+        meta=text(item, "meta"),
     )
 
 
@@ -96,6 +126,7 @@ def pages_by_uid(
     """
     last = ""
     listed = 0
+    most = max_listing_size()
     while True:
         query = params + [("sort_on", "UID"), ("b_size", size)]
         if last:
@@ -105,6 +136,8 @@ def pages_by_uid(
         total = page.get("items_total")
         if not isinstance(items, list) or not isinstance(total, int) or isinstance(total, bool):
             raise PeerError(f"The peer's listing at {url} has no items or no items_total.")
+        if not last:  # a listing may grow while it is read, but not without end
+            most = min(most, 2 * total + LISTING_MARGIN)
         if len(items) != min(size, total):
             raise PeerError(
                 f"The peer's listing is incomplete: a page holds {len(items)} items where the peer "
@@ -113,19 +146,22 @@ def pages_by_uid(
         previous = last
         for item in items:
             uid = item.get("UID") if isinstance(item, dict) else None
-            if not isinstance(uid, str) or not uid:
-                raise PeerError("The peer's listing has an item without a UID.")
-            if uid == last:
-                continue  # the UID the page starts at: listed with the page before
-            if uid < previous:
-                raise PeerError(f"The peer's listing misorders objects (at UID {uid}).")
-            previous = uid
-            listed += 1
-            yield item
+            if isinstance(uid, str) and uid:
+                if uid == last:
+                    continue  # the UID the page starts at: listed with the page before
+                if uid < previous:
+                    raise PeerError(f"The peer's listing misorders objects (at UID {uid!r:.80}).")
+                previous = uid
+            listed += 1  # an item without a UID too: the reader lists it as left out
+            if listed > most:
+                raise PeerError(f"The peer's listing goes on beyond {most} objects; given up.")
+            yield item if isinstance(item, dict) else {"@id": None, "UID": None, "item": item}
         if on_page is not None:
             on_page(listed)
         if len(items) == total:
             return
+        if previous == last:
+            raise PeerError("The peer's listing does not advance (a page without new UIDs).")
         last = previous
 
 
@@ -138,6 +174,7 @@ def folder_ranks(http: PeerHTTP, url: str, size: int) -> dict[str, int]:
     params = [("sort_on", "getObjPositionInParent"), ("sort_on", "UID"), ("metadata_fields", "UID")]
     ranks: dict[str, int] = {}
     start = 0
+    end = max_listing_size()  # the first page says how many there are
     while True:
         page = http.get_object(url, params + [("b_start", start), ("b_size", size)])
         items = page.get("items") if isinstance(page.get("items"), list) else []
@@ -145,7 +182,9 @@ def folder_ranks(http: PeerHTTP, url: str, size: int) -> dict[str, int]:
             uid = item.get("UID") if isinstance(item, dict) else None
             if isinstance(uid, str):
                 ranks.setdefault(uid, start + offset)
-        start += size
         total = page.get("items_total")
-        if not items or not isinstance(total, int) or start >= total:
+        if not start:
+            end = min(end, total) if isinstance(total, int) and not isinstance(total, bool) else 0
+        start += size
+        if not items or start >= end:
             return ranks

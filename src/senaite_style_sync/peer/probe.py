@@ -4,7 +4,11 @@ from dataclasses import dataclass
 
 import requests
 
-from senaite_style_sync.peer.http import PeerSession
+from senaite_style_sync.peer.http import PeerAccessError
+from senaite_style_sync.peer.http import PeerAnswerError
+from senaite_style_sync.peer.http import PeerError
+from senaite_style_sync.peer.http import PeerHTTP
+from senaite_style_sync.peer.http import PeerNotFound
 
 
 PROBE_TIMEOUT = 10
@@ -22,52 +26,48 @@ class ConnectionReport:
         return self.code == "ok"
 
 
-def _json(response: requests.Response) -> dict | None:
-    try:
-        data = response.json()
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def check_connection(url: str, username: str = "", password: str = "", certificate_path: str = "") -> ConnectionReport:
-    """Reach the peer's REST API at ``url`` and, with a username, log in to it."""
-    session = PeerSession(url, username, password, certificate_path)
+    """Reach the peer's REST API at ``url`` and, with a username, log in to it (once, no retries)."""
+    http = PeerHTTP(url, username, password, certificate_path, retries=0, timeout=PROBE_TIMEOUT)
     try:
-        response = session.get(session.peer_url, timeout=PROBE_TIMEOUT, allow_redirects=False)
-        site = _json(response)
-        if response.status_code in (401, 403) and username:
-            return ConnectionReport("credentials", "The peer refused the username or password.")
-        if response.status_code != 200 or site is None or "@id" not in site:
-            return ConnectionReport(
-                "not-plone",
-                f"{url} answered (HTTP {response.status_code}) but is not a Plone site with plone.restapi.",
-            )
+        try:
+            site = http.get_json(http.url)
+        except PeerAccessError:
+            if username:
+                return ConnectionReport("credentials", "The peer refused the username or password.")
+            raise
+        if not isinstance(site, dict) or "@id" not in site:
+            return ConnectionReport("not-plone", f"{url} answered, but is not a Plone site with plone.restapi.")
         if not username:
-            return ConnectionReport("ok", f"Connected to {site.get('title') or url} without logging in.")
-        login = session.post(
-            f"{session.peer_url}/@login",
-            json={"login": username, "password": password},
-            timeout=PROBE_TIMEOUT,
-            allow_redirects=False,
-        )
-    except requests.exceptions.SSLError as error:
-        return ConnectionReport("tls", f"TLS failure: the peer's certificate could not be verified ({_reason(error)}).")
-    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as error:
-        return ConnectionReport("unreachable", f"The peer cannot be reached: {_reason(error)}.")
-    except requests.exceptions.RequestException as error:
-        return ConnectionReport("error", f"The connection failed: {_reason(error)}.")
-    if login.status_code in (401, 403):
+            return ConnectionReport("ok", f"Connected to {title(site, url)} without logging in.")
+        login = http.post_json(f"{http.url}/@login", {"login": username, "password": password})
+    except PeerAccessError:
         return ConnectionReport("credentials", "The peer refused the username or password.")
-    if login.status_code != 200 or "token" not in (_json(login) or {}):
-        return ConnectionReport(
-            "error",
-            f"The peer's login service answered HTTP {login.status_code}; check that plone.restapi is installed.",
-        )
-    return ConnectionReport("ok", f"Connected to {site.get('title') or url} and logged in as {username}.")
+    except PeerError as error:
+        return failure(url, error)
+    if not isinstance(login, dict) or "token" not in login:
+        return ConnectionReport("error", "The peer's login gave no token; check that plone.restapi is installed.")
+    return ConnectionReport("ok", f"Connected to {title(site, url)} and logged in as {username}.")
 
 
-def _reason(error: Exception) -> str:
+def title(site: dict, url: str) -> str:
+    value = site.get("title")
+    return value if isinstance(value, str) and value else url
+
+
+def failure(url: str, error: PeerError) -> ConnectionReport:
+    """What a failed request tells about the connection: TLS, reachability, or the answer."""
+    cause = error.__cause__
+    if isinstance(cause, requests.exceptions.SSLError):
+        return ConnectionReport("tls", f"TLS failure: the peer's certificate could not be verified ({_reason(cause)}).")
+    if isinstance(cause, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
+        return ConnectionReport("unreachable", f"The peer cannot be reached: {_reason(cause)}.")
+    if isinstance(error, (PeerNotFound, PeerAnswerError)):
+        return ConnectionReport("not-plone", f"{url} answered, but is not a Plone site with plone.restapi ({error})")
+    return ConnectionReport("error", f"The connection failed: {_reason(cause) if cause else error}")
+
+
+def _reason(error: BaseException) -> str:
     """The innermost cause of a requests error, without the URL noise around it."""
     while error.__context__ is not None and error.__context__ is not error:
         error = error.__context__

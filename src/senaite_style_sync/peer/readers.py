@@ -11,12 +11,14 @@ from collections.abc import Iterable
 from collections.abc import Iterator
 from typing import Any
 from typing import Protocol
+from urllib.parse import quote
 from urllib.parse import unquote
 
 from senaite_style_sync.peer import wire
 from senaite_style_sync.peer.http import PeerError
 from senaite_style_sync.peer.http import PeerHTTP
 from senaite_style_sync.peer.listing import LISTING_FIELDS
+from senaite_style_sync.peer.listing import UID
 from senaite_style_sync.peer.listing import UNPLACED
 from senaite_style_sync.peer.listing import ListingItem
 from senaite_style_sync.peer.listing import folder_ranks
@@ -26,9 +28,16 @@ from senaite_style_sync.peer.listing import pages_by_uid
 from senaite_style_sync.peer.listing import with_positions
 
 
+DUPLICATE = "The peer's catalog lists another object with the same UID: this entry is left out (a stale one?)."
 # UIDs per request when objects are read or looked up.
 READ_BATCH = 25
 LOOKUP_BATCH = 100
+
+
+def shown(value: Any) -> str:
+    """A value of the peer's, short enough to show."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= 200 else text[:199] + "…"
 
 
 class GoneFromPeer(PeerError):
@@ -43,7 +52,7 @@ class PeerReader(Protocol):
     @property
     def base(self) -> str: ...
 
-    duplicates: list[str]  # paths of catalog entries the last listing left out: their UID was listed
+    left_out: list[tuple[str, str]]  # (entry, why) of what the last listing left out
 
     def listing(self, on_page: Callable[[int], None] | None = None) -> list[ListingItem]: ...
 
@@ -61,20 +70,24 @@ class StockReader:
 
     def __init__(self, http: PeerHTTP) -> None:
         self.http = http
-        self.duplicates: list[str] = []  # paths of catalog entries with a UID listed before
+        self.left_out: list[tuple[str, str]] = []  # (entry, why) the last listing left out
         self.url = http.url
         self.search_url = f"{self.url}/@search"
         self.page_size = listing_page_size()
         self._base: str | None = None
+        self.identity = ""  # the peer site's UID (its URL where it has none), once ``base`` is read
 
     @property
     def base(self) -> str:
         """The peer site's own URL for itself (its ``@id``); object paths are relative to it."""
         if self._base is None:
-            base = self.http.get_object(self.url).get("@id")
+            site = self.http.get_object(self.url)
+            base = site.get("@id")
             if not isinstance(base, str):
                 raise PeerError(f"{self.url} answered without its own URL (@id): is it a Plone site?")
             self._base = base.rstrip("/")
+            uid = site.get("UID")
+            self.identity = uid if isinstance(uid, str) and UID.match(uid) else self._base
         return self._base
 
     def relative_path(self, object_url: Any) -> str | None:
@@ -85,16 +98,25 @@ class StockReader:
         return "/".join(unquote(segment) for segment in object_url[len(prefix) :].split("/"))
 
     def object_url(self, path: str) -> str:
-        return f"{self.url}/{path}" if path else self.url
+        return f"{self.url}/{'/'.join(quote(segment) for segment in path.split('/'))}" if path else self.url
 
-    def search(self, params: list[tuple[str, Any]]) -> Iterator[dict[str, Any]]:
-        """Every item of an unsorted @search, page by page (for small result sets)."""
+    def search(self, params: list[tuple[str, Any]], most: int) -> Iterator[dict[str, Any]]:
+        """The items (JSON objects) of an unsorted @search for at most ``most`` objects, following
+        its ``next`` links only as far as those need (the peer decides where they point)."""
         page = self.http.get_object(self.search_url, params)
+        seen = {self.search_url}
+        count = 0
         while True:
-            yield from page.get("items", ())
-            next_url = (page.get("batching") or {}).get("next")
-            if not next_url:
+            items = page.get("items")
+            for item in items if isinstance(items, list) else ():
+                if isinstance(item, dict):
+                    yield item
+                count += 1
+            batching = page.get("batching")
+            next_url = batching.get("next") if isinstance(batching, dict) else None
+            if count >= most or not isinstance(next_url, str) or next_url in seen:
                 return
+            seen.add(next_url)
             page = self.http.get_object(next_url)
 
     def listing(self, on_page: Callable[[int], None] | None = None) -> list[ListingItem]:
@@ -108,18 +130,26 @@ class StockReader:
 
     def listed(self, pages: Iterator[dict[str, Any]]) -> dict[str, ListingItem]:
         """UID -> item of the site's objects in listing pages (not the site root, nor catalog
-        entries outside the site); the paths of further entries with a UID already listed go
-        to ``duplicates``."""
+        entries outside the site). Entries that cannot be read, and further entries with a UID
+        listed before (a stale catalog entry beside the live one), go to ``left_out``."""
         items: dict[str, ListingItem] = {}
-        self.duplicates = []
+        self.left_out = []
         for item in pages:
-            path = self.relative_path(item.get("@id"))
+            url = item.get("@id")
+            path = self.relative_path(url)
             if not path:
+                if not (isinstance(url, str) and url.rstrip("/") == self.base):
+                    self.left_out.append((shown(url), "not an object of the peer's site"))
                 continue
-            if item["UID"] in items:
-                self.duplicates.append(path)
+            try:
+                listed = listing_item(item, path)
+            except ValueError as error:
+                self.left_out.append((path, f"The peer's listing entry is malformed: {error}."))
+                continue
+            if listed.uid in items:
+                self.left_out.append((path, DUPLICATE))
             else:
-                items[item["UID"]] = listing_item(item, path)
+                items[listed.uid] = listed
         return items
 
     def default_page_uids(self) -> set[str]:
@@ -134,24 +164,28 @@ class StockReader:
             batch = uids[start : start + LOOKUP_BATCH]
             params: list[tuple[str, Any]] = [("UID", uid) for uid in batch]
             params += [("metadata_fields", name) for name in LISTING_FIELDS] + [("b_size", len(batch))]
-            for item in self.search(params):
+            for item in self.search(params, len(batch)):
                 path = self.relative_path(item.get("@id"))
                 if path and item.get("UID") in batch:
-                    found.append(listing_item(item, path))
+                    try:
+                        found.append(listing_item(item, path))
+                    except ValueError:
+                        continue  # not proof that it exists
         return found
 
     def read_batch(self, uids: list[str]) -> list[dict[str, Any]]:
         """Full JSON with review history of those of ``uids`` the peer has."""
         params: list[tuple[str, Any]] = [("fullobjects", "1"), ("expand", "workflow"), ("b_size", len(uids))]
         params += [("UID", uid) for uid in uids]
-        return list(self.search(params))
+        return list(self.search(params, len(uids)))
 
     def read_objects(self, uids: Iterable[str]) -> dict[str, dict[str, Any] | PeerError]:
         """Full JSON of each UID (with its local roles under wire.SHARING_KEY where the kind of
         peer serves them inline); a batch that fails is read again one by one."""
         uids = list(uids)
         try:
-            found = {item["UID"]: item for item in self.read_batch(uids)}
+            asked = set(uids)
+            found = {item.get("UID"): item for item in self.read_batch(uids) if item.get("UID") in asked}
         except PeerError as error:
             if len(uids) == 1:
                 return {uids[0]: error}
@@ -175,7 +209,8 @@ class AddonReader(StockReader):
         def ranked(pages: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
             for item in pages:
                 position = item.get("position")
-                ranks.setdefault(item["UID"], position if isinstance(position, int) else UNPLACED)
+                if isinstance(item.get("UID"), str):
+                    ranks.setdefault(item["UID"], position if type(position) is int else UNPLACED)
                 yield item
 
         pages = pages_by_uid(self.http, f"{self.url}/{wire.SYNC_LIST}", [], self.page_size, on_page)

@@ -18,3 +18,5 @@ SHARING_KEY = "@sharing"
 # The names of the fields @sync-read serves as stored rather than as rendered: rich text with
 # its resolveuid links and image scales by name, a Link's ``${portal_url}/resolveuid/<UID>``.
 STORED_FIELDS = "@stored-fields"
+# field name -> sha256 of the bytes of each file or image: the download must have them.
+BLOB_SHA256 = "@blob-sha256"

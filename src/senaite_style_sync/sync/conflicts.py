@@ -11,7 +11,7 @@ from senaite_style_sync.model.state import Conflict
 from senaite_style_sync.sync.fetched import content_token
 
 
-def record_conflict(applier, remote_uid: str, obj, remote_data: dict[str, Any] | None) -> None:
+def record_conflict(applier, remote_uid: str, obj, remote_data: dict[str, Any] | None, reason: str = "") -> None:
     """Keep both versions; ``remote_data`` None means the peer deleted the object."""
     entry = applier.state.index.get(remote_uid)
     path = entry.path if entry else applier.state.synced[remote_uid].remote_path
@@ -19,7 +19,9 @@ def record_conflict(applier, remote_uid: str, obj, remote_data: dict[str, Any] |
     local_json = json.dumps(getMultiAdapter((obj, applier.request), ISerializeToJson)(), sort_keys=True, default=str)
     previous = applier.state.conflicts.get(remote_uid)
     if previous is None or (previous.remote_version, previous.local_version) != (remote_json, local_json):
-        reason = "changed here and on the peer" if remote_data is not None else "deleted on the peer, changed here"
+        reason = reason or (
+            "changed here and on the peer" if remote_data is not None else "deleted on the peer, changed here"
+        )
         applier.state.conflicts[remote_uid] = Conflict(
             remote_uid, path, reason, remote_json, local_json, datetime.now().isoformat(timespec="seconds")
         )
@@ -27,13 +29,18 @@ def record_conflict(applier, remote_uid: str, obj, remote_data: dict[str, Any] |
 
 def keep_local(applier, remote_uid: str) -> None:
     """Resolve a conflict for the local version: it stays, and counts as in step with the
-    peer's version seen in the conflict; a later change on the peer is compared again."""
+    peer's version seen in the conflict; a later change on the peer is compared again. An
+    object here that the remote never synced is left alone for good."""
     conflict = applier.state.conflicts.pop(remote_uid, None)
     applier.state.resolutions.pop(remote_uid, None)
     entry = applier.state.index.get(remote_uid)
     synced = applier.state.synced.get(remote_uid)
     obj = applier.local.find(remote_uid, synced) if synced else None
-    if synced is None or obj is None:
+    if synced is None:
+        if entry is not None:
+            applier.state.resolutions[remote_uid] = "local"  # not this remote's: left alone from now on
+        return
+    if obj is None:
         return
     if entry is None:
         del applier.state.synced[remote_uid]  # deleted on the peer: the local object lives on, unsynced

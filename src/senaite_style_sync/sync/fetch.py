@@ -18,7 +18,6 @@ from senaite_style_sync.sync.scope import build_index
 
 HEARTBEAT_EVERY = 30  # seconds between commits of a long listing's progress
 NOT_LISTED = "Not in the peer's listing, but the peer still has it: kept."
-DUPLICATE = "The peer's catalog lists another object with the same UID: this entry is left out (a stale one?)."
 
 
 def fetch(remote, job: Job, reader: PeerReader, local: LocalSite) -> None:
@@ -33,8 +32,8 @@ def fetch(remote, job: Job, reader: PeerReader, local: LocalSite) -> None:
             transaction.commit()
 
     items = reader.listing(on_page=listed)
-    for path in reader.duplicates:
-        job.add_warning(path, "fetch", DUPLICATE)
+    for entry, why in reader.left_out:
+        job.add_warning(entry, "fetch", why)
     rules = TypeRules(remote)
     index, paths = build_index(items, rules)
     # A copy is deleted only once the peer confirms its UID is gone: one the listing left

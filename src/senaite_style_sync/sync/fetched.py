@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from functools import cached_property
 from typing import Any
+from typing import NamedTuple
 
 
 # Parts of the peer's JSON that say nothing about the object itself.
@@ -44,13 +45,20 @@ def content_token(data: dict[str, Any]) -> str:
     return hashlib.sha1(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def blob_download_urls(data: dict[str, Any]) -> dict[str, str]:
-    """field name -> download URL of every file/image value in the peer's JSON."""
-    return {
-        name: value["download"]
-        for name, value in data.items()
-        if isinstance(value, dict) and value.get("download") and "filename" in value
-    }
+class BlobDownload(NamedTuple):
+    url: str
+    size: int | None  # the size the peer states, when it states one that is a size
+
+
+def blob_downloads(data: dict[str, Any]) -> dict[str, BlobDownload]:
+    """field name -> download of every file/image value in the peer's JSON. A ``download``
+    that is no string is passed on as it is: the download refuses it, an error of the object's."""
+    downloads = {}
+    for name, value in data.items():
+        if isinstance(value, dict) and value.get("download") and "filename" in value:
+            size = value.get("size")
+            downloads[name] = BlobDownload(value["download"], size if type(size) is int and size >= 0 else None)
+    return downloads
 
 
 def discard(fetched: Fetched) -> None:

@@ -7,11 +7,13 @@ images are set from downloaded temporary files. Relations are left for the secon
 once their targets exist.
 """
 
+import codecs
 import os
 import shutil
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
+from urllib.parse import urlsplit
 
 from plone.app.contenttypes.interfaces import ILink
 from plone.app.textfield.interfaces import IRichText
@@ -38,12 +40,15 @@ from zope.schema.interfaces import IField
 from zope.schema.interfaces import ITextLine
 
 from senaite_style_sync.interfaces import IFieldWriter
+from senaite_style_sync.sync.links import PORTAL_URL
 from senaite_style_sync.sync.links import LinkConverter
 
 
 # Never written from the peer's values: dates are set last (deserializers cut them to the
 # minute), the id is the sync's to choose (prefixes; IShortName would rename the object).
 SET_APART = frozenset({"effective", "expires", "changeNote", "id"})
+# The schemes a Link's URL may have (or none: a path); never javascript:, data: and the like.
+LINK_SCHEMES = frozenset({"http", "https", "ftp", "ftps", "mailto", "tel", "sms", "news", "callto"})
 
 
 @dataclass
@@ -144,6 +149,9 @@ class LinkUrlWriter(DefaultFieldWriter):
     def __call__(self, value: Any, io: WriteIO) -> None:
         if self.field.__name__ == "remoteUrl" and isinstance(value, str):
             value = io.links.stored(value) if "remoteUrl" in io.stored_fields else io.links.link_url(value)
+            scheme = urlsplit(value.strip()).scheme.lower()
+            if scheme and scheme not in LINK_SCHEMES and not value.startswith(PORTAL_URL):
+                raise ValueError(f"The Link's URL uses a scheme this site does not take: {scheme!r}")
         super().__call__(value, io)
 
 
@@ -151,13 +159,26 @@ class LinkUrlWriter(DefaultFieldWriter):
 @adapter(IRichText, Interface, Interface)
 class RichTextWriter(FieldWriter):
     def __call__(self, value: Any, io: WriteIO) -> None:
+        """As plone.restapi's deserializer checks it: the raw text is never declared safe HTML
+        already (its output would skip the safe-HTML filter), and the field validates it."""
         if value:
+            if not isinstance(value, dict) or not isinstance(value.get("data") or "", str):
+                raise ValueError("The peer's rich text is not a text with a content type.")
+            mime_type = value.get("content-type") or self.field.default_mime_type
+            if mime_type == "text/x-html-safe" and mime_type != self.field.default_mime_type:
+                raise ValueError("The peer's rich text claims to be safe HTML already: not taken.")
+            encoding = value.get("encoding") or "utf-8"
+            try:
+                codecs.lookup(encoding)
+            except (LookupError, TypeError):
+                raise ValueError(f"The peer's rich text has an unknown encoding: {encoding!r:.40}") from None
             value = RichTextValue(
                 raw=io.text(self.field.__name__, value.get("data") or ""),
-                mimeType=value.get("content-type") or self.field.default_mime_type,
+                mimeType=mime_type,
                 outputMimeType=self.field.output_mime_type,
-                encoding=value.get("encoding") or "utf-8",
+                encoding=encoding,
             )
+            self.field.validate(value)
         set_field(self.context, self.field, value or None)
 
 

@@ -20,19 +20,19 @@ from senaite_style_sync.sync.plan import Plan
 from senaite_style_sync.sync.plan import modified_since
 from senaite_style_sync.sync.plan import plan_for
 from senaite_style_sync.sync.read_ahead import ReadAhead
+from senaite_style_sync.sync.writer import OUTSIDE
 from senaite_style_sync.sync.writer import Applier
 
 
 RELEASED = "Still on the peer, but outside this remote's scope now: the copy stays here, no longer synced."
 GONE_WHILE_READ = "Deleted on the peer since it was listed: the next run deletes its copy."
 BACK_ON_PEER = "The peer has it again: kept."
-OUTSIDE = "Points to objects outside the sync's scope, kept as the peer's: {}"
 
 
 def apply_plan(site, remote, job: Job, reader: PeerReader, plan: Plan | None = None) -> None:
     """Apply ``plan`` (by default the remote's plan now); its ``recheck`` objects the user asked
     to re-read, and a repair's, are written even when their JSON looks the same."""
-    applier = Applier(site, remote, site.REQUEST, reader.base)
+    applier = Applier(site, remote, site.REQUEST, reader.base, reader.identity)
     checkpoints = Checkpoints(job, applier.flush, applier.forget)
     state = remote.state
     if plan is None:
@@ -145,8 +145,8 @@ def write_one(applier: Applier, job: Job, guard: Guard, uid: str, fetched, touch
     def action():
         outcome = applier.write(uid, fetched, force=force)
         job.count("conflicts" if outcome == "conflict" else outcome)
-        if applier.outside:
-            job.add_warning(entry.path, "links", OUTSIDE.format(", ".join(applier.outside)))
+        for note in applier.notes:
+            job.add_warning(entry.path, "write", note)
         if outcome in ("created", "updated"):
             touched_parents.add(entry.path.rpartition("/")[0])
             applier.state.conflicts.pop(uid, None)

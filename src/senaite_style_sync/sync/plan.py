@@ -92,8 +92,10 @@ def plan_listed(plan: Plan, state: SyncState, local: LocalSite, policy: str, for
             if obj is None:
                 if entry.role != "update-only":
                     plan.create.append(uid)
-                continue
-            plan.update.append(uid)  # an object that already is here (update-only originals, earlier copies)
+            elif state.resolutions.get(uid) == "local":
+                plan.unchanged += 1  # here, not this remote's, and left alone by the user's decision
+            else:
+                plan.update.append(uid)  # here already: the writer decides whether it may become the copy
             continue
         if obj is None:
             plan.create.append(uid)  # deleted here, still on the peer: bring it back

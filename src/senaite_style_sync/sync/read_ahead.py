@@ -18,7 +18,7 @@ from senaite_style_sync.peer.readers import PeerReader
 from senaite_style_sync.sync.chunks import Checkpoints
 from senaite_style_sync.sync.chunks import Guard
 from senaite_style_sync.sync.fetched import Fetched
-from senaite_style_sync.sync.fetched import blob_download_urls
+from senaite_style_sync.sync.fetched import blob_downloads
 from senaite_style_sync.sync.fetched import discard
 
 
@@ -51,26 +51,29 @@ class ReadAhead:
         self.pool = ThreadPoolExecutor(READERS, thread_name_prefix="sync-reader")
 
     def read(self, uids: list[str]) -> dict[str, Fetched | PeerError]:
-        result: dict[str, Fetched | PeerError] = {}
-        for uid, data in self.reader.read_objects(uids).items():
-            if isinstance(data, PeerError):
-                result[uid] = data
-                continue
+        return {uid: self.fetch(uid, data) for uid, data in self.reader.read_objects(uids).items()}
+
+    def fetch(self, uid: str, data: dict[str, Any] | PeerError) -> Fetched | PeerError:
+        """One object's JSON with its local roles and downloaded files; a PeerError, saying why,
+        when any of it cannot be had or is malformed (the object's error, not the run's)."""
+        if isinstance(data, PeerError):
+            return data
+        fetched = Fetched(data)
+        try:
             sharing = data.pop(wire.SHARING_KEY, None)  # not part of the content's token
-            fetched = Fetched(data)
             if self.known_tokens.get(uid) == fetched.token:
-                result[uid] = fetched  # unchanged content: sharing and blobs are not needed
-                continue
-            try:
-                fetched.sharing = sharing if sharing is not None else self.reader.sharing(self.paths[uid])
-                for name, url in blob_download_urls(data).items():
-                    fetched.blob_files[name] = self.reader.http.download(url)
-            except PeerError as error:
-                discard(fetched)
-                result[uid] = error
-                continue
-            result[uid] = fetched
-        return result
+                return fetched  # unchanged content: sharing and blobs are not needed
+            fetched.sharing = sharing if sharing is not None else self.reader.sharing(self.paths[uid])
+            if not isinstance(fetched.sharing, dict):
+                raise PeerError(f"its local roles are not a JSON object: {fetched.sharing!r:.80}")
+            hashes = data.get(wire.BLOB_SHA256) if isinstance(data.get(wire.BLOB_SHA256), dict) else {}
+            for name, blob in blob_downloads(data).items():
+                fetched.blob_files[name] = self.reader.http.download(blob.url, blob.size, hashes.get(name))
+        except Exception as error:  # noqa: BLE001 -- whatever the peer sent, it is this object's error
+            discard(fetched)
+            message = str(error) if isinstance(error, PeerError) else f"{type(error).__name__}: {error}"
+            return PeerError(f"The peer's answer for this object cannot be used: {message:.500}")
+        return fetched
 
     def batches(self, uids: list[str]) -> Iterator[tuple[list[str], dict[str, Fetched | PeerError]]]:
         chunks = read_chunks(uids)

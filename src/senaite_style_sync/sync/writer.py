@@ -13,18 +13,25 @@ from typing import Any
 from Acquisition import aq_base
 from Acquisition import aq_parent
 from DateTime import DateTime
+from OFS.ObjectManager import checkValidId
 from plone import api
 from plone.app.linkintegrity.handlers import modifiedContent
 from plone.app.linkintegrity.interfaces import IRetriever
+from plone.app.workflow.interfaces import ISharingPageRole
 from plone.dexterity.utils import createContent
 from plone.namedfile.utils import getAllowedSizes
 from plone.uuid.interfaces import ATTRIBUTE_NAME
+from Products.CMFCore.interfaces import IContentish
+from Products.CMFCore.utils import getToolByName
 from zc.relation.interfaces import ICatalog
+from zExceptions import BadRequest
+from zope.component import getUtilitiesFor
 from zope.component import queryUtility
 from zope.intid.interfaces import IIntIds
 
 from senaite_style_sync.model.state import SyncedEntry
 from senaite_style_sync.model.state import SyncState
+from senaite_style_sync.model.storage import RemoteStorage
 from senaite_style_sync.peer import wire
 from senaite_style_sync.sync.conflicts import record_conflict
 from senaite_style_sync.sync.fetched import Fetched
@@ -34,6 +41,8 @@ from senaite_style_sync.sync.fingerprint import fingerprint
 from senaite_style_sync.sync.links import LinkConverter
 from senaite_style_sync.sync.local import LocalSite
 from senaite_style_sync.sync.local import stamp
+from senaite_style_sync.sync.origin import mark_origin
+from senaite_style_sync.sync.origin import origin_of
 from senaite_style_sync.sync.readonly import is_locked
 from senaite_style_sync.sync.readonly import lock
 from senaite_style_sync.sync.readonly import unlock
@@ -45,6 +54,8 @@ from senaite_style_sync.sync.workflow import restore_workflow
 RESOLVEUID = re.compile(r"resolveuid/([^/?#]+)")
 # In SyncState.pending_relations: the object's link-integrity references are to be made again.
 LINKS = "@links"
+OUTSIDE = "Points to objects outside the sync's scope, kept as the peer's: {}"
+LEFT_ALONE = "left alone"  # a refusal settled for the local object: not synced, no conflict
 
 
 @contextmanager
@@ -61,6 +72,20 @@ def kept_dates(*objects):
         if obj.modification_date != date:
             obj.modification_date = date
             obj.reindexObject(idxs=["modified"])
+
+
+def check_new_id(container, item_id: str) -> None:
+    """ApplyError for an id the peer names that no object may have here: not one Zope takes
+    (empty, ``..``, ``_x``, ``aq_x``, ``@@x``, ``REQUEST``, characters illegal in URLs), nor one
+    that would shadow what the container acquires or has that is no content (a tool such as
+    ``portal_catalog``, a method): a copy with that id would replace it for everything below."""
+    try:
+        checkValidId(container, item_id, allow_dup=1)
+    except BadRequest as error:
+        raise ApplyError(f"The peer's id {item_id!r:.80} cannot be used here: {error}") from None
+    found = getattr(container, item_id, None)
+    if found is not None and not IContentish.providedBy(found):
+        raise ApplyError(f"The peer's id {item_id!r:.80} would hide what {item_id!r:.80} is here: not used.")
 
 
 def subtree(obj, below: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
@@ -101,7 +126,7 @@ class ApplyError(Exception):
 class Applier:
     """Applies one remote's plan to the site; every write is recorded in the remote's SyncState."""
 
-    def __init__(self, site, remote, request, peer_base: str) -> None:
+    def __init__(self, site, remote, request, peer_base: str, peer_origin: str = "") -> None:
         self.site = site
         self.remote = remote
         self.state: SyncState = remote.state
@@ -109,10 +134,19 @@ class Applier:
         self.local = LocalSite(site)
         self.request = request
         self.peer_base = peer_base
+        self.peer_origin = peer_origin or peer_base  # recorded on each copy (origin.py)
+        # local UID -> name of the other remote whose copy it is: never taken over
+        self.owners = {
+            synced.local_uid: other.name
+            for other in RemoteStorage(site)
+            if other.name != remote.name
+            for synced in other.state.synced.values()
+        }
         self.intids = queryUtility(IIntIds)
         # image scale width -> name, to name the scale of an image the peer renders by width
         self.scales = {width: name for name, (width, _height) in (getAllowedSizes() or {}).items()}
-        self.outside: list[str] = []  # the peer's URLs outside the scope in the last object written
+        self.shareable = {name for name, _role in getUtilitiesFor(ISharingPageRole)}  # what a peer may share
+        self.notes: list[str] = []  # warnings about the last object written
         self._containers: dict[str, Any] = {}  # peer path -> local container, until something moves
         # Written objects wait here to be catalogued once, just before the chunk commits:
         # a savepoint per object would otherwise pickle the catalog's buckets again and again.
@@ -194,7 +228,7 @@ class Applier:
         An object edited here since the sync last wrote it is overwritten only when the
         remote's conflict policy (or the user's resolution) says the peer wins.
         """
-        self.outside = []
+        self.notes = []
         entry = self.state.index[remote_uid]
         synced = self.state.synced.get(remote_uid)
         data = fetched.data
@@ -209,6 +243,12 @@ class Applier:
             obj = self._create(container, item_id, entry.portal_type, remote_uid if uid_free else None)
             outcome = "created"
         else:
+            refusal = self.refusal(remote_uid, obj, entry) if synced is None else None
+            if refusal == LEFT_ALONE:
+                return "unchanged"
+            if refusal:
+                record_conflict(self, remote_uid, obj, data, refusal)
+                return "conflict"
             edited_here = synced is not None and self.local.changed_since_sync(obj, synced)
             if entry.role != "update-only":
                 obj = self._relocate(obj, entry.path, entry.portal_type)
@@ -226,29 +266,48 @@ class Applier:
         self._write_content(remote_uid, obj, entry, fetched, outcome)
         return outcome
 
+    def refusal(self, remote_uid: str, obj, entry) -> str:
+        """Why ``obj``, here with the peer's UID but never synced by this remote, must not become
+        its copy ("" when it may: the peer's update-only original, or a copy from this same peer)."""
+        resolution = self.state.resolutions.get(remote_uid)
+        if resolution == "remote":
+            return ""
+        if resolution == "local":
+            return LEFT_ALONE
+        owner = self.owners.get(obj.UID())
+        if owner:
+            return f"here already: a copy synced from the remote '{owner}'"
+        if entry.role == "update-only":
+            if obj.getId().startswith(self.rules.local_prefix):
+                return ""
+            return "here already, and not one of this site's originals (no Local Prefix)"
+        if origin_of(obj) == self.peer_origin:
+            return ""  # a copy from this peer, whose remote was deleted and added again
+        return "here already, and not synced from this peer: not overwritten without your decision"
+
     def _write_content(self, remote_uid: str, obj, entry, fetched: Fetched, outcome: str) -> None:
         """Everything of the peer's object onto ``obj``: fields, layout, workflow, roles, dates."""
         data = fetched.data
         io = WriteIO(self.link_converter(), fetched.blob_files, frozenset(data.get(wire.STORED_FIELDS) or ()))
         write_fields(obj, data, self.request, io)
-        self.outside = io.links.outside
+        if io.links.outside:
+            self.notes.append(OUTSIDE.format(", ".join(io.links.outside)))
         # Only relations to set, or to clear, need the second pass.
         relations = {name: urls for name, urls in io.relations.items() if urls or getattr(aq_base(obj), name, None)}
         if relations:
             self.state.pending_relations[remote_uid] = relations
-        layout = data.get("layout")
-        if layout and obj.getLayout() != layout:
-            obj.setLayout(layout)
+        self._set_layout(obj, data.get("layout"))
         history = ((data.get("@components") or {}).get("workflow") or {}).get("history") or []
         restore_workflow(obj, data.get("review_state") or "", history)
-        security_changed = fetched.sharing is not None and restore_local_roles(obj, fetched.sharing)
+        security_changed = fetched.sharing is not None and restore_local_roles(obj, fetched.sharing, self.shareable)
         if outcome == "created":
-            self._set_owner(obj, data.get("creators") or [])
+            self._set_owner(obj, data.get("creators"))
         if entry.portal_type in self.rules.readonly:
             lock(obj)
         elif outcome == "updated" and is_locked(obj):
             unlock(obj)  # its type is no longer read-only for this remote
         self._set_dates(obj, data)
+        mark_origin(obj, self.peer_origin)
         self.record(remote_uid, obj, entry, fetched.token, written=True)
         self._to_index.append((remote_uid, obj, security_changed and outcome == "updated", outcome == "created"))
         if obj.isPrincipiaFolderish:
@@ -331,6 +390,7 @@ class Applier:
             raise ApplyError(
                 f"The id {item_id!r} is already used here by another object in {container.absolute_url_path()}."
             )
+        check_new_id(container, item_id)
         obj = createContent(portal_type)
         obj.id = item_id
         if uid is not None:
@@ -349,6 +409,8 @@ class Applier:
             return obj
         if container._getOb(item_id, None) is not None and container._getOb(item_id) is not obj:
             raise ApplyError(f"Cannot move here: the id {item_id!r} is taken in {container.absolute_url_path()}.")
+        if container._getOb(item_id, None) is None:
+            check_new_id(container, item_id)
         self.flush(keep=True)  # objects written so far must be findable in the catalog after the move
         self._containers.clear()  # cached containers below the moved object have a new path
         dates = subtree_dates(obj)
@@ -363,7 +425,19 @@ class Applier:
         restore_subtree_dates(moved, dates)
         return moved
 
-    def _set_owner(self, obj, creators: list[str]) -> None:
+    def _set_layout(self, obj, layout: Any) -> None:
+        """The peer's layout, if it is one this type offers here (else a view the peer names could
+        be any view registered for the object)."""
+        if not layout or obj.getLayout() == layout:
+            return
+        if layout in {view for view, _title in obj.getAvailableLayouts()}:
+            obj.setLayout(layout)
+        else:
+            self.notes.append(f"The peer's layout {layout!r:.80} is not one this type offers here: not set.")
+
+    def _set_owner(self, obj, creators: Any) -> None:
+        """The first creator owns the copy: if that is a user of this site (never a group, nor a
+        user the peer made up); else nobody but the site's managers."""
         for principal, roles in obj.get_local_roles():
             if "Owner" in roles:
                 remaining = [role for role in roles if role != "Owner"]
@@ -371,8 +445,13 @@ class Applier:
                     obj.manage_setLocalRoles(principal, remaining)
                 else:
                     obj.manage_delLocalRoles([principal])
-        if creators:
-            obj.manage_setLocalRoles(creators[0], ["Owner"])
+        creator = creators[0] if isinstance(creators, list) and creators and isinstance(creators[0], str) else ""
+        acl_users = getToolByName(self.site, "acl_users")
+        user = acl_users.getUserById(creator) if creator else None
+        if user is not None and not getattr(user, "isGroup", lambda: False)():
+            obj.manage_setLocalRoles(creator, ["Owner"])
+        elif creator:
+            self.notes.append(f"Its creator {creator!r:.80} is no user of this site: nobody owns the copy here.")
 
     @staticmethod
     def _set_dates(obj, data: dict[str, Any]) -> None:
