@@ -20,3 +20,6 @@ SHARING_KEY = "@sharing"
 STORED_FIELDS = "@stored-fields"
 # field name -> sha256 of the bytes of each file or image: the download must have them.
 BLOB_SHA256 = "@blob-sha256"
+# The object's current revision (sync/revision.py): ``id``, ``origin`` (the site that made it),
+# ``ancestors`` (the revisions it descends from).
+REVISION = "@revision"

@@ -8,7 +8,12 @@ from plone.restapi.interfaces import ISerializeToJson
 from zope.component import getMultiAdapter
 
 from senaite_style_sync.model.state import Conflict
+from senaite_style_sync.peer import wire
 from senaite_style_sync.sync.fetched import content_token
+from senaite_style_sync.sync.revision import current_revision
+from senaite_style_sync.sync.revision import from_json
+from senaite_style_sync.sync.revision import merged
+from senaite_style_sync.sync.revision import store_revision
 
 
 def record_conflict(applier, remote_uid: str, obj, remote_data: dict[str, Any] | None, reason: str = "") -> None:
@@ -45,5 +50,10 @@ def keep_local(applier, remote_uid: str) -> None:
     if entry is None:
         del applier.state.synced[remote_uid]  # deleted on the peer: the local object lives on, unsynced
         return
-    token = content_token(json.loads(conflict.remote_version)) if conflict and conflict.remote_version else synced.token
+    remote_data = json.loads(conflict.remote_version) if conflict and conflict.remote_version else None
+    token = content_token(remote_data) if remote_data else synced.token
+    remote_rev = from_json(remote_data.get(wire.REVISION)) if remote_data else None
+    if remote_rev is not None:  # a revision of this site's that descends from both: the peer takes it
+        local = current_revision(obj, applier.site_id)
+        store_revision(obj, merged(local, remote_rev, applier.site_id, local.fingerprint), local.fingerprint)
     applier.record(remote_uid, obj, entry, token)

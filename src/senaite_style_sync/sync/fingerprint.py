@@ -1,22 +1,28 @@
 """The fingerprint of a local object: what decides "changed here", instead of its modification date.
 
 It covers what a user can change on an object: every schema field (files and images by
-the sha256 of their bytes), its id, review state, local roles and their inheritance,
-layout and default page. It leaves out what the sync itself changes without anyone
-editing the object: the dates (reindexing after a move re-dates), the path and the
-position (moves and reorders are structural, and follow the peer).
+the sha256 of their bytes), its id and the folder it is in, review state, local roles and
+their inheritance, layout and default page. It leaves out what the sync itself changes
+without anyone editing the object: the dates (reindexing after a move re-dates), the path
+above its folder (moving a folder moves what it holds) and the position (reordering one
+object moves its siblings).
 """
 
 import hashlib
 import json
+import threading
 from datetime import date
 from datetime import datetime
 from typing import Any
 
 from Acquisition import aq_base
+from Acquisition import aq_inner
+from Acquisition import aq_parent
 from DateTime import DateTime
 from plone.app.textfield.value import RichTextValue
 from plone.namedfile.interfaces import INamedFile
+from plone.uuid.interfaces import IUUID
+from plone.uuid.interfaces import IUUIDAware
 from z3c.form.interfaces import NO_VALUE
 from z3c.form.interfaces import IDataManager
 from z3c.relationfield.interfaces import IRelationValue
@@ -28,15 +34,31 @@ from senaite_style_sync.sync.fields import schema_fields
 BLOB_CHUNK = 1024 * 1024
 
 
+_hashes: dict[tuple[bytes, bytes], str] = {}
+_hashes_lock = threading.Lock()
+HASHES_KEPT = 100_000
+
+
 def blob_sha256(value) -> str:
-    """sha256 of a file or image value's bytes (a blob is read in chunks)."""
+    """sha256 of a file or image value's bytes, computed once per stored version of it (a new
+    file is a new value, with its own oid; a changed one gets a new serial)."""
+    key = (value._p_oid, value._p_serial) if getattr(value, "_p_oid", None) else None
+    if key is not None and key in _hashes:
+        return _hashes[key]
     if not hasattr(value, "open"):  # NamedFile, NamedImage: bytes in the ZODB record
-        return hashlib.sha256(value.data).hexdigest()
-    digest = hashlib.sha256()
-    with value.open() as stream:
-        for chunk in iter(lambda: stream.read(BLOB_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        digest = hashlib.sha256(value.data).hexdigest()
+    else:
+        hasher = hashlib.sha256()
+        with value.open() as stream:
+            for chunk in iter(lambda: stream.read(BLOB_CHUNK), b""):
+                hasher.update(chunk)
+        digest = hasher.hexdigest()
+    if key is not None:
+        with _hashes_lock:
+            if len(_hashes) >= HASHES_KEPT:
+                _hashes.clear()
+            _hashes[key] = digest
+    return digest
 
 
 def canonical(value: Any, blob_hash: str | None = None) -> Any:
@@ -50,7 +72,10 @@ def canonical(value: Any, blob_hash: str | None = None) -> Any:
             "sha256": blob_hash or blob_sha256(value),
         }
     if IRelationValue.providedBy(value):
-        return {"to_id": value.to_id}
+        target = value.to_object
+        return {"to": IUUID(target, None) if target is not None else value.to_id}
+    if IUUIDAware.providedBy(value):  # an object (a relation as its field gives it): by its UID, not its path
+        return {"uid": IUUID(value, None)}
     if isinstance(value, DateTime):
         return value.ISO8601()
     if isinstance(value, (datetime, date)):
@@ -90,6 +115,8 @@ def fingerprint(obj, blob_hashes: dict[str, str] | None = None) -> str:
         name: canonical(field_value(obj, field), blob_hashes.get(name)) for name, field in schema_fields(obj)
     }
     state["@id"] = obj.getId()
+    parent = aq_parent(aq_inner(obj))
+    state["@parent"] = parent.UID() if hasattr(aq_base(parent), "UID") else ""
     state["@review_state"] = review_state(obj)
     state["@local_roles"] = sorted((principal, sorted(roles)) for principal, roles in obj.get_local_roles())
     state["@block"] = bool(getattr(base, "__ac_local_roles_block__", False))

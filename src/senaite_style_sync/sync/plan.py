@@ -120,7 +120,9 @@ def plan_listed(plan: Plan, state: SyncState, local: LocalSite, policy: str, for
         elif force(uid) or (recheck_since and modified and modified >= recheck_since):
             plan.recheck.append(uid)
         elif entry.path != synced.remote_path:
-            plan.move.append(uid)
+            # Moved there: a peer that serves revisions (and a digest) is read, as the move
+            # made a new revision of the object; from a stock peer, only the path follows.
+            (plan.recheck if entry.meta else plan.move).append(uid)
         else:
             plan.unchanged += 1
     plan.reorder = sorted(reordered)

@@ -4,10 +4,10 @@ The peer's ``@sync-read`` serves it; Verify builds the same of a local copy, to 
 like with like.
 """
 
-import threading
 from typing import Any
 
 from Acquisition import aq_base
+from plone import api
 from plone.app.contenttypes.interfaces import ILink
 from plone.app.textfield.interfaces import IRichText
 from plone.app.textfield.value import RichTextValue
@@ -23,17 +23,27 @@ from zope.i18n import translate
 from senaite_style_sync.peer import wire
 from senaite_style_sync.sync.fields import schema_fields
 from senaite_style_sync.sync.fingerprint import blob_sha256
+from senaite_style_sync.sync.revision import served_revision
 
 
 def served(obj, request) -> dict[str, Any]:
     """The object's JSON as ``@search?fullobjects`` gives it, with its review history, its
-    local roles and its rich text and Link URL as stored."""
+    local roles, its rich text and Link URL as stored, its files' sha256 and its revision."""
+    data = view(obj, request, stored=True)
+    data[wire.BLOB_SHA256] = blob_hashes(obj)
+    data[wire.REVISION] = served_revision(obj, api.portal.get().UID()).as_dict()
+    return data
+
+
+def view(obj, request, stored: bool) -> dict[str, Any]:
+    """The object's JSON as ``@search?fullobjects`` gives it, with its review history and local
+    roles; with its rich text and Link URL as stored, or as rendered (as stock restapi serves them)."""
     data = getMultiAdapter((obj, request), ISerializeToJson)(include_items=False)
     components = data.setdefault("@components", {})
     components["workflow"] = {"@id": f"{obj.absolute_url()}/@workflow", "history": history(obj, request)}
     data[wire.SHARING_KEY] = sharing(obj, request)
-    data[wire.STORED_FIELDS] = serve_stored(obj, data)
-    data[wire.BLOB_SHA256] = blob_hashes(obj)
+    if stored:
+        data[wire.STORED_FIELDS] = serve_stored(obj, data)
     return data
 
 
@@ -44,28 +54,8 @@ def blob_hashes(obj) -> dict[str, str]:
     for name, field in schema_fields(obj):
         value = getattr(base, name, None)
         if INamedField.providedBy(field) and INamedFile.providedBy(value):
-            hashes[name] = cached_sha256(value)
+            hashes[name] = blob_sha256(value)
     return hashes
-
-
-_hashes: dict[tuple[bytes, bytes], str] = {}
-_hashes_lock = threading.Lock()
-HASHES_KEPT = 100_000
-
-
-def cached_sha256(value) -> str:
-    """The sha256 of a stored file value, computed once per stored version of it (a new file
-    is a new value: its own oid; a changed one, a new serial)."""
-    key = (value._p_oid, value._p_serial) if getattr(value, "_p_oid", None) else None
-    if key is not None and key in _hashes:
-        return _hashes[key]
-    digest = blob_sha256(value)
-    if key is not None:
-        with _hashes_lock:
-            if len(_hashes) >= HASHES_KEPT:
-                _hashes.clear()
-            _hashes[key] = digest
-    return digest
 
 
 def serve_stored(obj, data: dict[str, Any]) -> list[str]:

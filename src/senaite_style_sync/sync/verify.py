@@ -13,8 +13,6 @@ from typing import Any
 from Acquisition import aq_base
 from plone.app.textfield.interfaces import IRichText
 from plone.namedfile.interfaces import INamedField
-from plone.restapi.interfaces import ISerializeToJson
-from zope.component import getMultiAdapter
 
 from senaite_style_sync.model.jobs import Job
 from senaite_style_sync.peer import wire
@@ -124,12 +122,7 @@ class Verifier:
 
     def local_view(self, obj, stored: bool) -> dict[str, Any]:
         """The copy as the peer's data was served: with rich text as stored where the peer's was."""
-        if stored:
-            return served.served(obj, self.request)
-        data = getMultiAdapter((obj, self.request), ISerializeToJson)(include_items=False)
-        data["@components"] = {"workflow": {"history": served.history(obj, self.request)}}
-        data[wire.SHARING_KEY] = served.sharing(obj, self.request)
-        return data
+        return served.view(obj, self.request, stored)
 
     # -- comparing ----------------------------------------------------------------
 

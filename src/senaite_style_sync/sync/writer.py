@@ -46,6 +46,14 @@ from senaite_style_sync.sync.origin import origin_of
 from senaite_style_sync.sync.readonly import is_locked
 from senaite_style_sync.sync.readonly import lock
 from senaite_style_sync.sync.readonly import unlock
+from senaite_style_sync.sync.revision import Revision
+from senaite_style_sync.sync.revision import current_revision
+from senaite_style_sync.sync.revision import from_json
+from senaite_style_sync.sync.revision import merged
+from senaite_style_sync.sync.revision import relation
+from senaite_style_sync.sync.revision import revision_id
+from senaite_style_sync.sync.revision import store_revision
+from senaite_style_sync.sync.revision import stored_revision
 from senaite_style_sync.sync.scope import TypeRules
 from senaite_style_sync.sync.sharing import restore_local_roles
 from senaite_style_sync.sync.workflow import restore_workflow
@@ -55,7 +63,14 @@ RESOLVEUID = re.compile(r"resolveuid/([^/?#]+)")
 # In SyncState.pending_relations: the object's link-integrity references are to be made again.
 LINKS = "@links"
 OUTSIDE = "Points to objects outside the sync's scope, kept as the peer's: {}"
-LEFT_ALONE = "left alone"  # a refusal settled for the local object: not synced, no conflict
+LEFT_ALONE = "left alone"
+# The dates a copy takes from the peer's JSON: attribute -> key.
+DATES = (
+    ("effective_date", "effective"),
+    ("expiration_date", "expires"),
+    ("creation_date", "created"),
+    ("modification_date", "modified"),
+)  # a refusal settled for the local object: not synced, no conflict
 
 
 @contextmanager
@@ -135,6 +150,7 @@ class Applier:
         self.request = request
         self.peer_base = peer_base
         self.peer_origin = peer_origin or peer_base  # recorded on each copy (origin.py)
+        self.site_id = site.UID()  # the origin of revisions made here
         # local UID -> name of the other remote whose copy it is: never taken over
         self.owners = {
             synced.local_uid: other.name
@@ -225,15 +241,17 @@ class Applier:
     def write(self, remote_uid: str, fetched: Fetched, *, force: bool = False) -> str:
         """Create or update one object: "created", "updated", "unchanged" or "conflict".
 
-        An object edited here since the sync last wrote it is overwritten only when the
-        remote's conflict policy (or the user's resolution) says the peer wins.
+        With the peer's revision (a peer with this add-on), the revisions decide: the same or
+        an older version writes nothing, one that descends from the local one is written, one
+        that diverged is a conflict. Without it (a stock peer), the peer's JSON is compared
+        with what was written last, and an object edited here since is overwritten only when
+        the remote's conflict policy (or the user's resolution) says the peer wins.
         """
         self.notes = []
         entry = self.state.index[remote_uid]
         synced = self.state.synced.get(remote_uid)
-        data = fetched.data
         obj = self.local.find(remote_uid, synced, entry.portal_type)
-        token = fetched.token
+        remote_rev = from_json(fetched.data.get(wire.REVISION))
         if obj is None:
             if entry.role == "update-only":
                 return "unchanged"
@@ -241,30 +259,60 @@ class Applier:
             item_id = self.rules.local_id(entry.id, entry.portal_type)
             uid_free = self.local.by_uid(remote_uid) is None
             obj = self._create(container, item_id, entry.portal_type, remote_uid if uid_free else None)
-            outcome = "created"
-        else:
-            refusal = self.refusal(remote_uid, obj, entry) if synced is None else None
-            if refusal == LEFT_ALONE:
+            self._write_content(remote_uid, obj, entry, fetched, "created", remote_rev)
+            return "created"
+        stance = relation(current_revision(obj, self.site_id), remote_rev) if remote_rev is not None else None
+        refusal = self.refusal(remote_uid, obj, entry) if synced is None and stance in (None, "diverged") else ""
+        if refusal == LEFT_ALONE:
+            return "unchanged"
+        if refusal:
+            record_conflict(self, remote_uid, obj, fetched.data, refusal)
+            return "conflict"
+        if stance is None:
+            return self._write_by_content(remote_uid, obj, entry, synced, fetched, force)
+        peer_wins = self.remote.conflict_policy == "remote" or self.state.resolutions.get(remote_uid) == "remote"
+        if (stance == "same" and not force) or (stance == "behind" and not peer_wins):
+            outcome = "unchanged"
+            if stance == "same":
+                obj = self._relocate(obj, entry.path, entry.portal_type) if entry.role != "update-only" else obj
+                store_revision(obj, remote_rev, fingerprint(obj))
+                if self._set_dates(obj, fetched.data):  # re-dated there (a move re-dates what it moves)
+                    self._to_index.append((remote_uid, obj, False, False))
+                    outcome = "updated"
+            self.record(remote_uid, obj, entry, fetched.token, written=True)
+            self.state.conflicts.pop(remote_uid, None)  # settled (here or on the peer)
+            return outcome
+        if stance == "diverged" and not peer_wins:
+            if self.remote.conflict_policy == "local":
+                local = current_revision(obj, self.site_id)
+                store_revision(obj, merged(local, remote_rev, self.site_id, local.fingerprint), local.fingerprint)
+                self.record(remote_uid, obj, entry, fetched.token, keep_local_stamp=True)
                 return "unchanged"
-            if refusal:
-                record_conflict(self, remote_uid, obj, data, refusal)
-                return "conflict"
-            edited_here = synced is not None and self.local.changed_since_sync(obj, synced)
-            if entry.role != "update-only":
-                obj = self._relocate(obj, entry.path, entry.portal_type)
-            if synced is not None and synced.token == token and not force:
-                self.record(remote_uid, obj, entry, token, keep_local_stamp=edited_here)
+            record_conflict(self, remote_uid, obj, fetched.data)
+            return "conflict"
+        if entry.role != "update-only":
+            obj = self._relocate(obj, entry.path, entry.portal_type)
+        self._write_content(remote_uid, obj, entry, fetched, "updated", remote_rev)
+        return "updated"
+
+    def _write_by_content(self, remote_uid: str, obj, entry, synced, fetched: Fetched, force: bool) -> str:
+        """Update from a peer that serves no revisions: its JSON against what was written last."""
+        token = fetched.token
+        edited_here = synced is not None and self.local.changed_since_sync(obj, synced)
+        if entry.role != "update-only":
+            obj = self._relocate(obj, entry.path, entry.portal_type)
+        if synced is not None and synced.token == token and not force:
+            self.record(remote_uid, obj, entry, token, keep_local_stamp=edited_here, written=not edited_here)
+            return "unchanged"
+        peer_wins = self.remote.conflict_policy == "remote" or self.state.resolutions.get(remote_uid) == "remote"
+        if edited_here and not peer_wins:
+            if self.remote.conflict_policy == "local":
+                self.record(remote_uid, obj, entry, token, keep_local_stamp=True)
                 return "unchanged"
-            peer_wins = self.remote.conflict_policy == "remote" or self.state.resolutions.get(remote_uid) == "remote"
-            if edited_here and not peer_wins:
-                if self.remote.conflict_policy == "local":
-                    self.record(remote_uid, obj, entry, token, keep_local_stamp=True)
-                    return "unchanged"
-                record_conflict(self, remote_uid, obj, data)
-                return "conflict"
-            outcome = "updated"
-        self._write_content(remote_uid, obj, entry, fetched, outcome)
-        return outcome
+            record_conflict(self, remote_uid, obj, fetched.data)
+            return "conflict"
+        self._write_content(remote_uid, obj, entry, fetched, "updated", None)
+        return "updated"
 
     def refusal(self, remote_uid: str, obj, entry) -> str:
         """Why ``obj``, here with the peer's UID but never synced by this remote, must not become
@@ -285,8 +333,9 @@ class Applier:
             return ""  # a copy from this peer, whose remote was deleted and added again
         return "here already, and not synced from this peer: not overwritten without your decision"
 
-    def _write_content(self, remote_uid: str, obj, entry, fetched: Fetched, outcome: str) -> None:
-        """Everything of the peer's object onto ``obj``: fields, layout, workflow, roles, dates."""
+    def _write_content(self, remote_uid: str, obj, entry, fetched: Fetched, outcome: str, rev: Revision | None):
+        """Everything of the peer's object onto ``obj``: fields, layout, workflow, roles, dates;
+        then its revision (for a stock peer, one made from its JSON: the copy's origin)."""
         data = fetched.data
         io = WriteIO(self.link_converter(), fetched.blob_files, frozenset(data.get(wire.STORED_FIELDS) or ()))
         write_fields(obj, data, self.request, io)
@@ -308,6 +357,8 @@ class Applier:
             unlock(obj)  # its type is no longer read-only for this remote
         self._set_dates(obj, data)
         mark_origin(obj, self.peer_origin)
+        print_ = fingerprint(obj)
+        store_revision(obj, rev or Revision(revision_id(self.peer_origin, fetched.token, []), self.peer_origin), print_)
         self.record(remote_uid, obj, entry, fetched.token, written=True)
         self._to_index.append((remote_uid, obj, security_changed and outcome == "updated", outcome == "created"))
         if obj.isPrincipiaFolderish:
@@ -319,7 +370,7 @@ class Applier:
         synced = self.state.synced[remote_uid]
         obj = self._relocate(self.local.find(remote_uid, synced), entry.path, entry.portal_type)
         self._to_index.append((remote_uid, obj, False, False))
-        self.record(remote_uid, obj, entry, synced.token)
+        self.record(remote_uid, obj, entry, synced.token, written=True)
         return "moved"
 
     def referrers(self, obj) -> list:
@@ -369,6 +420,9 @@ class Applier:
             local_stamp = stamp(obj)
             same = not written and previous is not None and previous.local_modified == local_stamp
             local_print = previous.local_fingerprint if same and previous.local_fingerprint else fingerprint(obj)
+            revision = stored_revision(obj) if written else None
+            if revision is not None:  # the sync's own change makes no new revision
+                store_revision(obj, revision, local_print)
         new = SyncedEntry(
             obj.UID(),
             entry.path,
@@ -454,16 +508,17 @@ class Applier:
             self.notes.append(f"Its creator {creator!r:.80} is no user of this site: nobody owns the copy here.")
 
     @staticmethod
-    def _set_dates(obj, data: dict[str, Any]) -> None:
-        """Dates last: created/modified cannot go through REST, effective/expires lose seconds there."""
-        for attribute, key in (
-            ("effective_date", "effective"),
-            ("expiration_date", "expires"),
-            ("creation_date", "created"),
-            ("modification_date", "modified"),
-        ):
+    def _set_dates(obj, data: dict[str, Any]) -> bool:
+        """Dates last: created/modified cannot go through REST, effective/expires lose seconds there.
+        Returns whether any date changed."""
+        changed = False
+        for attribute, key in DATES:
             value = data.get(key)
-            setattr(obj, attribute, DateTime(value) if value else None)
+            date = DateTime(value) if value else None
+            if getattr(aq_base(obj), attribute, None) != date:
+                setattr(obj, attribute, date)
+                changed = True
+        return changed
 
     # -- after all objects ---------------------------------------------------------
 

@@ -1,0 +1,52 @@
+"""Tombstones: what this site deleted, kept so that a peer that still has it cannot bring it back.
+
+Per UID: the revision the object had when it was deleted (and its ancestors), its path and
+type, and when. Kept in a BTree on the site root; the newest ``KEEP`` are kept.
+"""
+
+from datetime import datetime
+from typing import NamedTuple
+
+from BTrees.OOBTree import OOBTree
+from zope.annotation.interfaces import IAnnotations
+
+
+ANNOTATION_KEY = "senaite_style_sync.tombstones"
+KEEP = 100_000
+
+
+class Tombstone(NamedTuple):
+    revision: str
+    ancestors: tuple[str, ...]
+    path: str
+    portal_type: str
+    deleted: datetime
+
+    def lineage(self) -> set[str]:
+        return {self.revision, *self.ancestors}
+
+
+class Tombstones:
+    """The site's tombstones by UID; reading never writes."""
+
+    def __init__(self, site) -> None:
+        self.annotations = IAnnotations(site)
+
+    def get(self, uid: str) -> Tombstone | None:
+        tree = self.annotations.get(ANNOTATION_KEY)
+        return tree.get(uid) if tree is not None else None
+
+    def add(self, uid: str, tombstone: Tombstone) -> None:
+        tree = self.annotations.get(ANNOTATION_KEY)
+        if tree is None:
+            tree = self.annotations[ANNOTATION_KEY] = OOBTree()
+        tree[uid] = tombstone
+        if len(tree) > KEEP:  # the oldest go first
+            oldest = sorted(tree.items(), key=lambda item: item[1].deleted)[: len(tree) - KEEP]
+            for old_uid, _old in oldest:
+                del tree[old_uid]
+
+    def remove(self, uid: str) -> None:
+        tree = self.annotations.get(ANNOTATION_KEY)
+        if tree is not None and uid in tree:
+            del tree[uid]
