@@ -20,6 +20,15 @@ KEEP_PER_REMOTE = 200
 STALE_AFTER = 120
 MAX_ERRORS = 1000
 MAX_DIFFERENCES = 10000
+# Characters kept of each text a run records: a peer's answer may be any size.
+MAX_MESSAGE = 2000
+MAX_LABEL = 500
+
+
+def capped(text: str, limit: int = MAX_MESSAGE) -> str:
+    """``text`` cut to ``limit`` characters, marked with an ellipsis when cut."""
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class Job(Persistent):
@@ -68,18 +77,20 @@ class Job(Persistent):
     def add_error(self, obj: str, step: str, message: str) -> None:
         self.counts["errors"] = self.counts.get("errors", 0) + 1
         if len(self.errors) < MAX_ERRORS:
-            self.errors.append({"object": obj, "step": step, "message": message})
+            self.errors.append({"object": capped(obj, MAX_LABEL), "step": step, "message": capped(message)})
 
     def add_warning(self, obj: str, step: str, message: str) -> None:
         """Something the run did not do or did differently, though nothing failed."""
         self.counts["warnings"] = self.counts.get("warnings", 0) + 1
         if len(self.warnings) < MAX_ERRORS:
-            self.warnings.append({"object": obj, "step": step, "message": message})
+            self.warnings.append({"object": capped(obj, MAX_LABEL), "step": step, "message": capped(message)})
 
     def add_difference(self, uid: str, obj: str, category: str, detail: str) -> None:
         self.counts["differences"] = self.counts.get("differences", 0) + 1
         if len(self.differences) < MAX_DIFFERENCES:
-            self.differences.append({"uid": uid, "object": obj, "category": category, "detail": detail})
+            self.differences.append(
+                {"uid": uid, "object": capped(obj, MAX_LABEL), "category": category, "detail": capped(detail)}
+            )
 
     def count(self, outcome: str, n: int = 1) -> None:
         self.counts[outcome] = self.counts.get(outcome, 0) + n
