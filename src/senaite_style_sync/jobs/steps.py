@@ -9,6 +9,7 @@ from zope.component import getUtilitiesFor
 
 from senaite_style_sync.interfaces import IImporter
 from senaite_style_sync.model.jobs import Job
+from senaite_style_sync.model.validation import certificate_error
 from senaite_style_sync.peer.http import PeerHTTP
 from senaite_style_sync.peer.readers import open_reader
 from senaite_style_sync.sync.fetch import fetch
@@ -34,7 +35,14 @@ SUMMARY_COUNTS = (
 )
 
 
+class StepRefused(Exception):
+    """The step cannot run with the remote's settings as they are now."""
+
+
 def peer_http(remote) -> PeerHTTP:
+    # A CA file removed since the remote was saved: say so, rather than what requests says.
+    if problem := certificate_error(remote.certificate_path):
+        raise StepRefused(f"The Certificate Path {remote.certificate_path}: {problem}")
     return PeerHTTP(remote.url, remote.username, remote.password(), remote.certificate_path)
 
 
