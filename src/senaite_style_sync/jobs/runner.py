@@ -17,6 +17,7 @@ from zope.component.hooks import setSite
 from senaite_style_sync.jobs.steps import run_step
 from senaite_style_sync.jobs.system import as_system
 from senaite_style_sync.jobs.system import serve_as
+from senaite_style_sync.model.jobs import SYSTEM_USER
 from senaite_style_sync.model.jobs import Job
 from senaite_style_sync.model.jobs import JobStore
 from senaite_style_sync.model.remote import Remote
@@ -92,7 +93,7 @@ def notify_failure(site, job: Job) -> None:
 
 def run_job(db, site_path: str, job_id: str) -> None:
     """Thread body: open a connection, act as an unrestricted system user, run the step."""
-    with as_system(db, "senaite_style_sync") as app:
+    with as_system(db, SYSTEM_USER) as app:
         try:
             site = app.unrestrictedTraverse(site_path)
             setSite(site)

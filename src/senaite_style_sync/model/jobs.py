@@ -18,6 +18,10 @@ ANNOTATION_KEY = "senaite_style_sync.jobs"
 KEEP_PER_REMOTE = 200
 # A running job whose heartbeat is older than this is taken as dead (its instance was killed).
 STALE_AFTER = 120
+# The unrestricted users the jobs and the Auto-Sync clock act as (never a user of the site).
+SYSTEM_USER = "senaite_style_sync"
+CLOCK_USER = "senaite_style_sync-clock"
+SYSTEM_USERS = frozenset({SYSTEM_USER, CLOCK_USER})
 MAX_ERRORS = 1000
 MAX_DIFFERENCES = 10000
 # Characters kept of each text a run records: a peer's answer may be any size.
