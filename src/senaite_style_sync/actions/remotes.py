@@ -126,6 +126,8 @@ def delete_remote(site, name: str) -> None:
     running = active_job(site, remote)
     if running is not None:
         raise RemoteBusy(f"A {running.step} job of '{name}' is running; delete the remote when it has ended.")
+    # Written, so that a job started meanwhile (it writes the remote's job lock) conflicts with this.
+    remote._p_changed = True
     local = LocalSite(site)
     for synced in remote.state.synced.values():
         obj = local.by_uid(synced.local_uid)

@@ -39,15 +39,19 @@ class StepRefused(Exception):
     """The step cannot run with the remote's settings as they are now."""
 
 
-def peer_http(remote) -> PeerHTTP:
+def peer_http(remote, tmpdir: str | None = None) -> PeerHTTP:
+    """The remote's HTTP; its downloads go to ``tmpdir``, the job's own temporary directory
+    that the runner removes when the job ends, however it ends."""
     # A CA file removed since the remote was saved: say so, rather than what requests says.
     if problem := certificate_error(remote.certificate_path):
         raise StepRefused(f"The Certificate Path {remote.certificate_path}: {problem}")
-    return PeerHTTP(remote.url, remote.username, remote.password(), remote.certificate_path)
+    http = PeerHTTP(remote.url, remote.username, remote.password(), remote.certificate_path)
+    http.tmpdir = tmpdir  # read by PeerHTTP.download (peer/http.py)
+    return http
 
 
-def run_step(site, remote, job: Job) -> None:
-    http = peer_http(remote)
+def run_step(site, remote, job: Job, tmpdir: str | None = None) -> None:
+    http = peer_http(remote, tmpdir)
     reader = open_reader(http)
     if job.step == "delete":
         delete_confirmed(site, remote, job, reader)
