@@ -76,14 +76,16 @@ class TestLockHolds(ReadOnlyTestCase):
 
     def test_the_zmi_security_tab_cannot_unlock_it(self):
         browser = testbrowser(self.layer["app"], *OWNER)
-        browser.open(
-            f"{self.portal.absolute_url()}/lab/sop/manage_permissionForm?permission_to_manage=Modify+portal+content"
-        )
-        browser.getControl(name="roles:list").value = ["Manager", "Editor"]
-        browser.getControl(name="acquire").value = True
-        browser.getControl("Save Changes").click()
-        self.assertTrue(is_locked(self.copy()))
-        self.assertFalse(self.may_edit())
+        for roles, acquire in ((["Manager", "Editor"], True), (["Editor"], False)):
+            with self.subTest(roles=roles, acquire=acquire):
+                browser.open(
+                    f"{self.copy().absolute_url()}/manage_permissionForm?permission_to_manage=Modify+portal+content"
+                )
+                browser.getControl(name="roles:list").value = roles
+                browser.getControl(name="acquire").value = acquire
+                browser.getControl("Save Changes").click()
+                self.assertTrue(is_locked(self.copy()))
+                self.assertFalse(self.may_edit())
 
     def test_update_security_settings_cannot_unlock_it(self):
         browser = testbrowser(self.layer["app"], *OWNER)

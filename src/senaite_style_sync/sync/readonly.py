@@ -10,9 +10,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from AccessControl.Permission import getPermissionIdentifier
 from AccessControl.Permissions import delete_objects
 from AccessControl.SecurityManagement import getSecurityManager
 from AccessControl.users import UnrestrictedUser
+from Acquisition import aq_base
 from Products.CMFCore.permissions import ModifyPortalContent
 from Products.CMFCore.utils import getToolByName
 from zope.interface import alsoProvides
@@ -39,10 +41,10 @@ def lock(obj) -> None:
 
 
 def is_locked(obj) -> bool:
+    """Whether no role has the permissions, not even by acquisition: read from the object's own
+    settings, so it holds for an object without its acquisition context too."""
     return all(
-        not obj.acquiredRolesAreUsedBy(permission)
-        and not [role for role in obj.rolesOfPermission(permission) if role["selected"]]
-        for permission in LOCKED_PERMISSIONS
+        getattr(aq_base(obj), getPermissionIdentifier(permission), None) == () for permission in LOCKED_PERMISSIONS
     )
 
 
