@@ -35,9 +35,8 @@ Manager
     peer's Administrators group is not imported either, and each withheld Manager grant is
     counted as ``job.counts["manager_role_dropped"]``: a rule, not an error.
 
-Counts: ``users`` and ``groups`` count the principals created or changed (a second run
-against an unchanged peer counts none and writes nothing); failures are errors of step
-"users" or "groups", one per principal and problem.
+Counts: ``users`` and ``groups``, the principals created or changed (none, and no write, for
+an unchanged peer); failures are errors of step "users" or "groups", one per principal.
 """
 
 import secrets
@@ -59,6 +58,7 @@ from senaite_style_sync.importers.principals_policy import PSEUDO_ROLES
 from senaite_style_sync.importers.principals_policy import PrincipalError
 from senaite_style_sync.importers.principals_policy import RolePolicy
 from senaite_style_sync.importers.principals_policy import check_principal
+from senaite_style_sync.importers.principals_policy import login_taken
 from senaite_style_sync.importers.principals_policy import roles_of
 from senaite_style_sync.interfaces import IImporter
 from senaite_style_sync.model.jobs import Job
@@ -90,8 +90,6 @@ class PrincipalImport:
         self.state = remote.state
         self.changed: dict[str, set[str]] = {"users": set(), "groups": set()}
         self.refused: set[str] = set()  # ids whose properties failed: nothing else is done for them
-
-    # plumbing
 
     def guarded(self, principal: str, step: str, action: Callable[..., None], *args: Any) -> None:
         """One principal's action; its failure is recorded and rolled back, the import goes on."""
@@ -148,11 +146,6 @@ class PrincipalImport:
         if not self.memberdata.hasProperty(MUST_CHANGE_PASSWORD):
             self.memberdata.manage_addProperty(MUST_CHANGE_PASSWORD, False, "boolean")
 
-    def login_taken(self, login: str, user_id: str) -> bool:
-        """Whether another user here has ``login`` as its login name or its id."""
-        found = {match["userid"] for match in self.acl_users.searchUsers(login=login, exact_match=True)}
-        return bool(found - {user_id}) or (login != user_id and self.local_user(login) is not None)
-
     def user_properties(self, user_id: str, data: dict[str, Any]) -> None:
         """Create the user, or bring e-mail and full name of one this import created up to the peer's."""
         check_principal("users", data)
@@ -162,7 +155,7 @@ class PrincipalImport:
         user = self.local_user(user_id)
         if user is None:
             login = data.get("username") or user_id
-            if self.login_taken(login, user_id):
+            if login_taken(self.acl_users, login, user_id):
                 raise PrincipalError(f"the login name {login!r} belongs to another user here")
             self.ensure_must_change_password()
             # Never stored nor logged anywhere: only a password reset lets the user in.

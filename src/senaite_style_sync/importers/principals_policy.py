@@ -59,6 +59,12 @@ def check_principal(kind: str, data: dict[str, Any]) -> None:
         raise PrincipalError("its login name is not valid here")
 
 
+def login_taken(acl_users, login: str, user_id: str) -> bool:
+    """Whether another user here has ``login`` as its login name or its id."""
+    found = {match["userid"] for match in acl_users.searchUsers(login=login, exact_match=True)}
+    return bool(found - {user_id}) or (login != user_id and acl_users.getUserById(login) is not None)
+
+
 def roles_of(data: dict[str, Any]) -> set[str]:
     """The role names the peer lists for a principal (none when the list is malformed)."""
     roles = data.get("roles")
