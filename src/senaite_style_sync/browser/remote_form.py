@@ -157,7 +157,6 @@ class RemoteForm(form.Form):
 
 class RemoteAddForm(RemoteForm):
     label = "Add New Remote"
-    fields = remote_fields()
     ignoreContext = True
 
     def save(self, data: dict[str, Any]) -> Remote:
@@ -166,7 +165,6 @@ class RemoteAddForm(RemoteForm):
 
 class RemoteEditForm(RemoteForm):
     label = "Edit Remote"
-    fields = remote_fields(name_mode=DISPLAY_MODE)
     name_mode = DISPLAY_MODE
 
     def update(self) -> None:
