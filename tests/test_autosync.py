@@ -167,7 +167,7 @@ class TestFailureMail(AutoSyncTestCase):
         sm.registerUtility(self.portal.MailHost, provided=IMailHost)
         api.portal.set_registry_record("plone.email_from_address", "admin@example.org")
         api.portal.set_registry_record("plone.email_from_name", "Admin")
-        edit_remote(RemoteStorage(self.portal).get("src"), {"url": "http://localhost:9/unreachable"})
+        edit_remote(RemoteStorage(self.portal).get("src"), {"url": "http://localhost:9/unreachable", "password": "x"})
         transaction.commit()
         self.assertEqual(self.get_hook_status(), 200)
         jobs = wait_for(self.finished)

@@ -23,8 +23,9 @@ from tests.sync_helpers import SyncTestCase
 
 OWNER = (SITE_OWNER_NAME, SITE_OWNER_PASSWORD)
 # What an idle run may write: the job's record and the Remote's own bookkeeping.
+# The job's own records (its Pulse is its heartbeat) and the remote's record of the run.
 BOOKKEEPING = frozenset(
-    {"Job", "PersistentList", "PersistentMapping", "Remote", "SyncState", "OOBTree", "OOBucket", "Length"}
+    {"Job", "Pulse", "PersistentList", "PersistentMapping", "Remote", "SyncState", "OOBTree", "OOBucket", "Length"}
 )
 
 

@@ -103,8 +103,8 @@ class TestCreateAndEdit(unittest.TestCase):
     def test_edit_without_password_keeps_it(self):
         remote = create_remote(self.portal, VALID)
         token = remote._password_token
-        edit_remote(remote, {"url": "http://lab1.example.org:8080/Plone", "password": ""})
-        self.assertEqual(remote.url, "http://lab1.example.org:8080/Plone")
+        edit_remote(remote, {"url": "https://lab1.example.org/Other", "password": ""})
+        self.assertEqual(remote.url, "https://lab1.example.org/Other")
         self.assertEqual(remote._password_token, token)
         edit_remote(remote, {"password": "new-secret"})
         self.assertEqual(remote.password(), "new-secret")

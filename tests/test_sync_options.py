@@ -11,7 +11,8 @@ from Products.CMFCore.utils import getToolByName
 
 from senaite_style_sync.importers.principals import import_principals
 from senaite_style_sync.importers.registry import import_registry
-from senaite_style_sync.importers.registry import is_excluded_setting
+from senaite_style_sync.importers.registry_policy import is_denied
+from senaite_style_sync.importers.registry_policy import is_setting
 from senaite_style_sync.model.jobs import Job
 from senaite_style_sync.model.jobs import JobStore
 from senaite_style_sync.model.storage import RemoteStorage
@@ -97,11 +98,9 @@ class TestRegistryImport(OptionsTestCase):
     def test_settings_and_prefixed_records_arrive_converted_and_only_once(self):
         stamp = datetime(2024, 5, 6, 7, 8, 9)
         peer_settings = {
-            "plone.site_title": "Peer Lab",
             "plone.navigation_depth": 5,
             "plone.displayed_types": ("Document", "Folder"),
             "plone.available_languages": ["en", "de"],
-            "plone.webstats_js": "<script>peer</script>",
         }
         peer_custom = {
             # Theme records are no Settings (the theme may not be installed here), but an
@@ -115,18 +114,20 @@ class TestRegistryImport(OptionsTestCase):
             PREFIX + "ratio": 0.25,
             PREFIX + "count": 42,
         }
-        secrets_there = {
+        secrets_there = {  # and what is no harmless setting: never imported
             "plone.smtp_host": "mail.peer.example",
             "plone.smtp_pass": "peer-secret",
             "plone.smtp_userid": "peer-user",
+            "plone.site_title": "Peer Lab",
+            "plone.webstats_js": "<script>peer</script>",
+            "plone.enable_self_reg": True,
         }
         self.set_on_source(peer_settings | peer_custom | secrets_there)
         self.on_portal()
         selected = [
             name
             for name in self.registry(self.source).records.keys()
-            if name in self.registry(self.portal).records
-            and (name.startswith((PREFIX, THEME)) or (name.startswith("plone.") and not is_excluded_setting(name)))
+            if name in self.registry(self.portal).records and (name.startswith((PREFIX, THEME)) or is_setting(name))
         ]
         differing = [name for name in selected if self.registry(self.portal)[name] != self.registry(self.source)[name]]
         self.assertGreater(len(differing), len(peer_settings) + len(peer_custom))  # the sites' defaults differ too
@@ -160,26 +161,26 @@ class TestRegistryImport(OptionsTestCase):
         self.assertEqual(written, [])
 
         # A change on the peer is a change here; nothing else is written.
-        self.set_on_source({"plone.site_title": "Peer Lab 2"})
+        self.set_on_source({"plone.navigation_depth": 6})
         third, written = self.run_import(import_registry)
         self.assertEqual(third.counts.get("records"), 1)
-        self.assertEqual(self.registry(self.portal)["plone.site_title"], "Peer Lab 2")
+        self.assertEqual(self.registry(self.portal)["plone.navigation_depth"], 6)
 
     def test_each_option_selects_its_own_records(self):
-        self.set_on_source({"plone.site_title": "Peer Lab", PREFIX + "count": 7})
+        self.set_on_source({"plone.navigation_depth": 7, PREFIX + "count": 7})
         self.on_portal()
-        title = self.registry(self.portal)["plone.site_title"]
+        depth = self.registry(self.portal)["plone.navigation_depth"]
         self.make_remote("prefixes", import_registry=True, registry_prefixes=[PREFIX])
         self.make_remote("settings", import_settings=True)
 
         job, _ = self.run_import(import_registry, "prefixes")
         self.assertEqual(self.registry(self.portal)[PREFIX + "count"], 7)
-        self.assertEqual(self.registry(self.portal)["plone.site_title"], title)
+        self.assertEqual(self.registry(self.portal)["plone.navigation_depth"], depth)
         self.assertEqual(job.counts.get("records"), 1)
 
         self.registry(self.portal)[PREFIX + "count"] = 0
         job, _ = self.run_import(import_registry, "settings")
-        self.assertEqual(self.registry(self.portal)["plone.site_title"], "Peer Lab")
+        self.assertEqual(self.registry(self.portal)["plone.navigation_depth"], 7)
         self.assertEqual(self.registry(self.portal)[PREFIX + "count"], 0)
         self.assertEqual(self.errors(job), [])
 
@@ -219,28 +220,29 @@ class TestRegistryImport(OptionsTestCase):
         )
 
     def test_unreadable_listing_is_one_error(self):
-        self.set_on_source({"plone.site_title": "Peer Lab"})
+        self.set_on_source({"plone.navigation_depth": 7})
         self.make_remote(import_settings=True)
         job, written = self.run_import(import_registry, password="wrong-password")
         self.assertEqual(job.counts.get("errors"), 1)
         self.assertIn("refused", job.errors[0]["message"])
-        self.assertNotEqual(self.registry(self.portal)["plone.site_title"], "Peer Lab")
+        self.assertNotEqual(self.registry(self.portal)["plone.navigation_depth"], 7)
         self.assertEqual(written, [])
 
-    def test_exclusions(self):
+    def test_settings_allow_list_and_deny_list(self):
         for name in (
             "plone.smtp_pass",
-            "plone.smtp_host",
+            "plone.site_title",
+            "plone.webstats_js",
             "plone.bundles/plone.csscompilation",
-            "plone.resources.development",
             "plone.cachepurging.interfaces.ICachePurgingSettings.cachingProxies",
-            "plone.some_api_key",
-            "plone.app.foo.secret_token",
-            THEME + "custom_css_timestamp",
+            THEME + "custom_css",
         ):
-            self.assertTrue(is_excluded_setting(name), name)
-        for name in ("plone.site_title", "plone.roles_allowed_to_add_keywords"):
-            self.assertFalse(is_excluded_setting(name), name)
+            self.assertFalse(is_setting(name), name)
+        for name in ("plone.navigation_depth", "plone.available_languages", "plone.allowed_sizes"):
+            self.assertTrue(is_setting(name), name)
+        for name in ("plone.webstats_js", "plone.valid_tags", "plone.enable_self_reg", "plone.external_login_url"):
+            self.assertTrue(is_denied(name), name)
+        self.assertFalse(is_denied(THEME + "custom_css"))
 
 
 PEER_PASSWORD = "peer-password-1234"
@@ -289,15 +291,15 @@ class TestPrincipalsImport(OptionsTestCase):
                     self.assertIsNone(acl_users.authenticate(user_id, password, request))
         self.assertEqual(api.user.get(userid="alice").getProperty("fullname"), "Alice Analyst")
         self.assertEqual(self.local_roles("alice"), {"Member", "Reviewer"})
-        self.assertEqual(self.local_roles("bob"), {"Member", "Site Administrator", "Reviewer"})
+        self.assertEqual(self.local_roles("bob"), {"Member", "Reviewer"})  # Site Administrator: never imported
         group = api.group.get(groupname="lab-staff")
         self.assertIsNotNone(group)
         self.assertEqual(group.getProperty("title"), "Lab staff")
         self.assertEqual(group.getProperty("description"), "Everybody in the lab")
         self.assertIn("Reviewer", group.getRoles())
         self.assertEqual(set(self.portal.portal_groups.getGroupMembers("lab-staff")), {"alice", "bob"})
-        # An existing user: new e-mail, its own password and roles kept.
-        self.assertEqual(api.user.get(userid=EDITOR_NAME).getProperty("email"), "editor@peer.example")
+        # An existing user keeps its own e-mail, password and roles.
+        self.assertEqual(api.user.get(userid=EDITOR_NAME).getProperty("email"), "")
         self.assertIsNotNone(acl_users.authenticate(EDITOR_NAME, EDITOR_PASSWORD, request))
         self.assertIn("Editor", self.local_roles(EDITOR_NAME))
         self.assertIs(api.user.get(userid=EDITOR_NAME).getProperty("must_change_password"), False)
@@ -317,7 +319,7 @@ class TestPrincipalsImport(OptionsTestCase):
         self.assertEqual(self.local_roles("dave"), {"Member"})
         self.assertNotIn("dave", self.portal.portal_groups.getGroupMembers("Administrators"))
         self.assertEqual(job.counts.get("manager_role_dropped"), 2)  # carol's role, dave's membership
-        self.assertEqual(job.counts.get("users"), 5)  # alice, bob, carol, dave created; editor updated
+        self.assertEqual(job.counts.get("users"), 5)  # alice, bob, carol, dave created; editor given Member
         self.assertEqual(job.counts.get("groups"), 1)
         self.assertTrue(written)
 
@@ -365,7 +367,7 @@ class TestPrincipalsImport(OptionsTestCase):
         self.assertEqual(self.errors(job), [])
         # lab-staff carries Manager here: alice and bob are not added, the local member stays.
         self.assertEqual(set(self.portal.portal_groups.getGroupMembers("lab-staff")), {SITE_ADMIN_NAME})
-        self.assertEqual(api.group.get(groupname="lab-staff").getProperty("title"), "Lab staff")
+        self.assertEqual(api.group.get(groupname="lab-staff").getProperty("title"), "Old title")  # a local group
         self.assertNotIn("Manager", self.local_roles("alice"))
         # carol's role, dave's membership of Administrators, alice's and bob's of lab-staff
         self.assertEqual(job.counts.get("manager_role_dropped"), 4)

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 from senaite_style_sync.actions.jobs import InvalidSince
 from senaite_style_sync.actions.jobs import normalise_since
-from senaite_style_sync.importers.registry import is_excluded_setting
+from senaite_style_sync.importers.registry_policy import is_setting
 from senaite_style_sync.importers.registry_values import RecordError
 from senaite_style_sync.importers.registry_values import from_json
 from senaite_style_sync.model.state import IndexEntry
@@ -218,10 +218,11 @@ class TestRoutesAndRegistry(unittest.TestCase):
         self.assertIsNone(match("{name}", []))
         self.assertIsNone(match("{name}/@fetch", ["lab", "@import"]))
 
-    def test_secret_settings_stay_out(self):
-        self.assertTrue(is_excluded_setting("plone.smtp_pass"))
-        self.assertTrue(is_excluded_setting("plone.some_key"))
-        self.assertFalse(is_excluded_setting("plone.roles_allowed_to_add_keywords"))
+    def test_only_allowed_settings_are_imported(self):
+        self.assertFalse(is_setting("plone.smtp_pass"))
+        self.assertFalse(is_setting("plone.some_key"))
+        self.assertFalse(is_setting("plone.roles_allowed_to_add_keywords"))
+        self.assertTrue(is_setting("plone.navigation_depth"))
 
     def test_json_values_take_the_field_type(self):
         from zope.schema import Int

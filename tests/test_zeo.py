@@ -1,5 +1,6 @@
 """Scale-out: buildout-zeo.cfg builds a real ZEO server and two clients; simultaneous
-do_auto_sync calls on both clients start exactly one job."""
+do_auto_sync calls on both clients start exactly one job; a client killed mid-job recovers
+its job at once when it starts again, while the other client never takes it over."""
 
 import os
 import shutil
@@ -15,6 +16,8 @@ from pathlib import Path
 
 import requests
 from plone.testing import Layer
+
+from tests.hostile_peer import HostilePeer
 
 
 REPO = Path(__file__).resolve().parent.parent
@@ -44,6 +47,7 @@ class ZeoCluster(Layer):
     def setUp(self):
         self.dir = Path(tempfile.mkdtemp(prefix="sync-zeo-"))
         self.processes = []
+        self.by_script = {}
         zeo_port, self["port1"], self["port2"] = free_port(), free_port(), free_port()
         build = subprocess.run(
             [
@@ -77,14 +81,21 @@ class ZeoCluster(Layer):
     def start(self, script, *args):
         # A session of its own: ``bin/clientN fg`` runs Zope in a child process, and
         # stopping must reach it too.
-        self.processes.append(
-            subprocess.Popen(
-                [str(self.dir / "bin" / script), *args],
-                start_new_session=True,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+        process = subprocess.Popen(
+            [str(self.dir / "bin" / script), *args],
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
+        self.processes.append(process)
+        self.by_script[script] = process
+
+    def kill(self, script):
+        """``kill -9`` a client: no shutdown, no commit, nothing cleaned up."""
+        process = self.by_script[script]
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+        self.processes.remove(process)
 
     def run_script(self, client, script):
         """``bin/<client> run`` a script of tests/zeo/ (a ZEO client may do so while the others run)."""
@@ -133,3 +144,46 @@ class TestZeoCluster(unittest.TestCase):
         self.assertEqual(len(started), 1, answers)
         counted = self.layer["cluster"].run_script("client2", "count_jobs.py")
         self.assertIn("JOBS 1", counted.stdout, counted.stdout + counted.stderr)
+
+
+class TestCrashRecovery(unittest.TestCase):
+    layer = ZEO_CLUSTER
+
+    def call(self, port, method, path, **kwargs):
+        url = f"http://127.0.0.1:{port}/Plone/{path}"
+        headers = {"Accept": "application/json"}
+        return requests.request(method, url, auth=("admin", "admin"), headers=headers, timeout=60, **kwargs)
+
+    def wait(self, predicate, timeout=60):
+        deadline = time.time() + timeout
+        while not (value := predicate()):
+            self.assertLess(time.time(), deadline, "timed out waiting")
+            time.sleep(0.3)
+        return value
+
+    def test_a_killed_client_recovers_its_job_at_once_on_restart(self):
+        cluster, port1, port2 = self.layer["cluster"], self.layer["port1"], self.layer["port2"]
+        with HostilePeer(hang_seconds=600) as peer:
+            peer.set_case("hang-listing")
+            peer.model.serves_sync_read = False  # a stock peer whose listing never answers
+            created = self.call(port1, "POST", "@sync-remotes", json={"name": "slow", "url": peer.url})
+            self.assertEqual(created.status_code, 201, created.text)
+            started = self.call(port1, "POST", "@sync-remotes/slow/@fetch")
+            self.assertEqual(started.status_code, 202, started.text)
+            job_id = started.json()["id"]
+            self.wait(lambda: peer.requests_to("listing"))  # the job is in its long read
+
+            cluster.kill("client1")
+            # The other client does not take over a job whose heartbeat is fresh.
+            self.assertEqual(self.call(port2, "GET", f"@sync-jobs/{job_id}").json()["state"], "running")
+            self.assertEqual(self.call(port2, "POST", "@sync-remotes/slow/@fetch").status_code, 409)
+
+            cluster.start("client1", "fg")
+            wait_http(f"http://127.0.0.1:{port1}/")
+            old = self.call(port2, "GET", f"@sync-jobs/{job_id}").json()
+            self.assertEqual(old["state"], "interrupted", old)  # at once, not when the heartbeat expires
+            new_id = old["message"].rpartition("Resumed as job ")[2].rstrip(".")
+            new = self.call(port2, "GET", f"@sync-jobs/{new_id}").json()
+            self.assertEqual((new["step"], new["trigger"]), ("fetch", "resume"), new)
+            self.assertIn(new["state"], ("queued", "running"), new)
+            self.wait(lambda: len(peer.requests_to("listing")) > 1)  # the resumed job reads again

@@ -40,3 +40,7 @@ class IImporter(Interface):
 
     def __call__(site, remote, job, http):
         """Import; record per-item failures on ``job`` and never commit (the caller does)."""
+
+
+class IReadOnlyCopy(Interface):
+    """Marks a locked read-only copy (sync/readonly.py): only the sync changes, moves or deletes it."""

@@ -9,6 +9,7 @@ from senaite_style_sync.model.jobs import Job
 from senaite_style_sync.model.remote import Remote
 from senaite_style_sync.model.state import Conflict
 from senaite_style_sync.sync.conflicts import keep_local as keep_local_version
+from senaite_style_sync.sync.readonly import sync_writes
 from senaite_style_sync.sync.writer import Applier
 
 
@@ -60,7 +61,8 @@ def take_remote(site, remote: Remote, uid: str, request, trigger: str) -> tuple[
         # Deleted on the peer: taking the peer's version means deleting the local copy,
         # one object, at once.
         if uid in state.synced:
-            Applier(site, remote, request, peer_base=remote.url).delete(uid)
+            with sync_writes():  # a read-only copy too: this is the sync's deletion, asked for by a user
+                Applier(site, remote, request, peer_base=remote.url).delete(uid)
         del state.conflicts[uid]
         state.resolutions.pop(uid, None)
         return None, f"The local copy of {conflict.path} was deleted, as it is on the peer."

@@ -15,6 +15,7 @@ from senaite_style_sync.actions.conflicts import conflict_data
 from senaite_style_sync.actions.conflicts import keep_local
 from senaite_style_sync.actions.conflicts import take_remote
 from senaite_style_sync.actions.jobs import step_title
+from senaite_style_sync.actions.remotes import same_origin
 from senaite_style_sync.browser.steps import TRIGGER
 from senaite_style_sync.browser.utils import requested_remote
 from senaite_style_sync.jobs.runner import active_job
@@ -100,6 +101,14 @@ def compare(local: dict | None, remote: dict | None, bases: tuple[str, ...] = ()
     ]
 
 
+def peer_link(value: Any, peer_url: str) -> tuple[str, str]:
+    """(href, text): the peer's ``@id`` as a link only when it is an http(s) URL on the peer's
+    own origin; anything else (a ``javascript:`` URL, another site) only as text."""
+    if not isinstance(value, str) or not value:
+        return "", ""
+    return (value, "") if same_origin(value, peer_url) else ("", value)
+
+
 def pretty(text: str) -> str:
     try:
         return json.dumps(json.loads(text), indent=2, sort_keys=True, ensure_ascii=False)
@@ -159,7 +168,7 @@ class SyncConflictsView(BrowserView):
             )
             synced = state.synced.get(conflict.remote_uid)
             local_obj = local_site.find(conflict.remote_uid, synced) if synced is not None else None
-            remote_data = data["remote_version"] or {}
+            remote_href, remote_text = peer_link((data["remote_version"] or {}).get("@id"), self.remote.url)
             items.append(
                 {
                     "number": number,
@@ -169,7 +178,8 @@ class SyncConflictsView(BrowserView):
                     "detected": (conflict.detected or "")[:19].replace("T", " "),
                     "rows": rows,
                     "local_url": local_obj.absolute_url() if local_obj is not None else "",
-                    "remote_url": remote_data.get("@id", "") if isinstance(remote_data.get("@id"), str) else "",
+                    "remote_url": remote_href,
+                    "remote_id_text": remote_text,
                     "deleted_on_peer": conflict.remote_uid not in state.index,
                     "settled_for_remote": state.resolutions.get(conflict.remote_uid) == "remote",
                     "local_json": pretty(conflict.local_version),

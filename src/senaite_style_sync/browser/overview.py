@@ -20,6 +20,7 @@ from senaite_style_sync.model.schema import TYPE_RULE_FIELDS
 from senaite_style_sync.model.schema import TYPES_VOCABULARY
 from senaite_style_sync.model.schema import IRemote
 from senaite_style_sync.model.storage import RemoteStorage
+from senaite_style_sync.model.validation import cleartext_warning
 
 
 PLAN_LABELS = (
@@ -169,6 +170,7 @@ class SyncOverview(BrowserView):
             {
                 "name": remote.name,
                 "url": remote.url,
+                "cleartext": cleartext_warning(remote.url) or "",
                 "remote_prefix": remote.remote_prefix or "—",
                 "local_prefix": remote.local_prefix or "—",
                 "rules": type_rules_summary(remote, type_titles),

@@ -1,47 +1,42 @@
 """Import users and groups from the peer's stock ``@users`` and ``@groups``.
 
 Reading them needs the "Plone Site Setup: Users and Groups" permission on the peer
-(Manager or Site Administrator there).
+(Manager or Site Administrator there). What a peer may grant is principals_policy.py's.
+
+Who follows the peer
+    Only users and groups this import created (``SyncState.created_principals``) follow the
+    peer's e-mail, full name, title and description (where the peer has a value), and a user
+    only while it has no privileged role here. Users and groups of this site keep theirs: a
+    peer listing the local Manager with its own e-mail would own the account after a
+    password reset. Login names and passwords of existing users never change. An id that
+    names a user and a group (here, or a peer group named like a local user) is an error.
 
 Users
-    A missing user is created with the peer's user id and login name, e-mail and full
-    name, and a long random password (``secrets.token_urlsafe(32)``) that is neither kept
-    nor logged: nobody can log in as the user until a password reset (the "forgot your
-    password" mail), and the member property ``must_change_password`` is set so Plone's
-    login form also asks for a new password. Stock Plone 6 no longer defines that
-    property; it is added to ``portal_memberdata`` as a boolean (default False) the first
-    time a user is created.
-    The user is created with PAS itself (``acl_users._doAddUser``), not with
-    ``plone.api.user.create``: that one insists on an e-mail address (the peer's users
-    need not have one) and makes its own user id (e.g. a UUID), while the content sync
-    copies local roles by the peer's principal ids, so ids must stay the same.
-    An existing user (same id) keeps its password; its e-mail and full name follow the
-    peer where the peer has a value (an empty value on the peer clears nothing here).
+    A missing user is created with the peer's user id and login name (unless another user
+    here has that login or id), e-mail and full name, and a long random password that is
+    neither kept nor logged: nobody can log in until a password reset, and the member
+    property ``must_change_password`` (added to ``portal_memberdata`` when missing) is set.
+    PAS creates it (``acl_users._doAddUser``), not ``plone.api.user.create``, which insists
+    on an e-mail and makes its own ids: local roles are copied by the peer's principal ids.
 
 Groups
-    Missing groups are created (title, description); existing ones get the peer's title
-    and description where the peer has one. The peer's members are added; members that
-    exist only here are kept (nothing is ever removed: a group here may have members for
-    reasons of its own). Members are added after all users exist, so group-in-group
-    membership works too. The virtual group AuthenticatedUsers is never imported.
+    Missing groups are created (title, description). The peer's members are added after all
+    users exist (group-in-group works too); members that exist only here are kept. The
+    virtual group AuthenticatedUsers is never imported.
 
 Roles (global)
-    Granted, never revoked: roles given here stay. A user is granted the roles the peer
-    gives it directly: ``@users`` reports roles including those the user has through its
-    groups, so the roles of the peer groups the user is (transitively) in are taken off;
-    those come with the group membership. Authenticated and Anonymous are never granted,
-    a role this site does not define is an error of that user or group.
+    Granted, never revoked. A user gets the roles the peer gives it directly (``@users``
+    reports them with those of its groups, which come with the memberships). Pseudo roles
+    are never granted; a role this site does not define is an error; a privileged role is
+    never granted and nobody joins a group that carries one (a warning each).
 
 Manager
-    Unless ``remote.allow_manager_role``: the Manager role is not granted to anybody,
-    the peer's Administrators group is not imported, and nobody is added to a group that
-    carries Manager here. Each withheld grant (a user's or group's Manager role, one
-    membership of Administrators or of a Manager group) is counted as
-    ``job.counts["manager_role_dropped"]``; it is a rule, not an error.
+    ``remote.allow_manager_role`` lifts the rule above for Manager alone. Without it the
+    peer's Administrators group is not imported either, and each withheld Manager grant is
+    counted as ``job.counts["manager_role_dropped"]``: a rule, not an error.
 
-Counts: ``users`` and ``groups`` count the principals created or changed (a second run
-against an unchanged peer counts none and writes nothing); failures are errors of step
-"users" or "groups", one per principal and problem.
+Counts: ``users`` and ``groups``, the principals created or changed (none, and no write, for
+an unchanged peer); failures are errors of step "users" or "groups", one per principal.
 """
 
 import secrets
@@ -50,6 +45,7 @@ from collections.abc import Callable
 from typing import Any
 
 import transaction
+from BTrees.OOBTree import OOTreeSet
 from plone import api
 from Products.CMFCore.utils import getToolByName
 from ZODB.POSException import ConflictError
@@ -57,21 +53,24 @@ from zope.interface import implementer
 
 from senaite_style_sync.importers.principals_peer import peer_memberships
 from senaite_style_sync.importers.principals_peer import read_peer
+from senaite_style_sync.importers.principals_policy import MANAGER
+from senaite_style_sync.importers.principals_policy import PSEUDO_ROLES
+from senaite_style_sync.importers.principals_policy import PrincipalError
+from senaite_style_sync.importers.principals_policy import RolePolicy
+from senaite_style_sync.importers.principals_policy import check_principal
+from senaite_style_sync.importers.principals_policy import login_taken
+from senaite_style_sync.importers.principals_policy import roles_of
 from senaite_style_sync.interfaces import IImporter
 from senaite_style_sync.model.jobs import Job
 from senaite_style_sync.peer.http import PeerError
 from senaite_style_sync.peer.http import PeerHTTP
 
 
-PSEUDO_ROLES = frozenset({"Authenticated", "Anonymous"})
-MANAGER = "Manager"
 VIRTUAL_GROUPS = frozenset({"AuthenticatedUsers"})  # every user is in it: never imported
 MANAGER_GROUPS = frozenset({"Administrators"})  # imported only with allow_manager_role
 MUST_CHANGE_PASSWORD = "must_change_password"
-
-
-class PrincipalError(Exception):
-    """One principal cannot be imported (fully); the message is recorded on the job."""
+WITHHELD_ROLE = "the role {!r} is not imported: it administers this site"
+CLOSED_GROUP = "members are not added: the group has the role(s) {} here"
 
 
 # -- the import -----------------------------------------------------------------------
@@ -82,15 +81,15 @@ class PrincipalImport:
         self.site = site
         self.job = job
         self.allow_manager = bool(remote.allow_manager_role)
+        self.policy = RolePolicy(site, self.allow_manager)
         self.acl_users = getToolByName(site, "acl_users")
         self.membership = getToolByName(site, "portal_membership")
         self.groups_tool = getToolByName(site, "portal_groups")
         self.memberdata = getToolByName(site, "portal_memberdata")
         self.role_manager = self.acl_users.portal_role_manager
-        self.local_roles = set(self.role_manager.listRoleIds()) | set(site.validRoles())
+        self.state = remote.state
         self.changed: dict[str, set[str]] = {"users": set(), "groups": set()}
-
-    # plumbing
+        self.refused: set[str] = set()  # ids whose properties failed: nothing else is done for them
 
     def guarded(self, principal: str, step: str, action: Callable[..., None], *args: Any) -> None:
         """One principal's action; its failure is recorded and rolled back, the import goes on."""
@@ -103,19 +102,29 @@ class PrincipalImport:
         except Exception as error:  # noqa: BLE001 -- one principal's failure must not stop the import
             savepoint.rollback()  # also takes back what the action counted on the job
             self.changed = changed
+            self.refused.add(principal)
             message = str(error) if isinstance(error, PrincipalError) else f"{type(error).__name__}: {error}"
             self.job.add_error(principal, step, message)
 
     def wanted_roles(self, principal: str, step: str, roles) -> set[str]:
-        """The roles to grant: no pseudo roles, Manager only if allowed, only roles defined here."""
+        """The roles to grant: no pseudo roles, no privileged ones (see RolePolicy), only roles defined here."""
         wanted = set(roles or ()) - PSEUDO_ROLES
-        if MANAGER in wanted and not self.allow_manager:
-            wanted.discard(MANAGER)
-            self.job.count("manager_role_dropped")
-        unknown = sorted(wanted - self.local_roles)
+        for role in sorted(self.policy.withheld(wanted)):
+            if role == MANAGER:
+                self.job.count("manager_role_dropped")
+            else:
+                self.job.add_warning(principal, step, WITHHELD_ROLE.format(role))
+        wanted -= self.policy.withheld(wanted)
+        unknown = sorted(wanted - self.policy.defined)
         for role in unknown:
             self.job.add_error(principal, step, f"the role {role!r} does not exist here")
         return wanted - set(unknown)
+
+    def remember(self, principal_id: str) -> None:
+        """Record a user or group this import created (SyncState.created_principals)."""
+        if not isinstance(self.state.created_principals, OOTreeSet):
+            self.state.created_principals = OOTreeSet()
+        self.state.created_principals.add(principal_id)
 
     def grant(self, principal_id: str, kind: str, principal, roles: set[str]) -> None:
         """Grant the roles ``principal`` does not have yet (directly or through its groups)."""
@@ -138,12 +147,16 @@ class PrincipalImport:
             self.memberdata.manage_addProperty(MUST_CHANGE_PASSWORD, False, "boolean")
 
     def user_properties(self, user_id: str, data: dict[str, Any]) -> None:
-        """Create the user, or bring e-mail and full name of an existing one up to the peer's."""
+        """Create the user, or bring e-mail and full name of one this import created up to the peer's."""
+        check_principal("users", data)
+        if self.local_group(user_id) is not None:
+            raise PrincipalError("a group here has this id")
         wanted = {key: data[key] for key in ("email", "fullname") if data.get(key)}
-        if self.local_user(user_id) is None:
-            if self.local_group(user_id) is not None:
-                raise PrincipalError("a group here has this id")
+        user = self.local_user(user_id)
+        if user is None:
             login = data.get("username") or user_id
+            if login_taken(self.acl_users, login, user_id):
+                raise PrincipalError(f"the login name {login!r} belongs to another user here")
             self.ensure_must_change_password()
             # Never stored nor logged anywhere: only a password reset lets the user in.
             user = self.acl_users._doAddUser(user_id, secrets.token_urlsafe(32), (), ())
@@ -153,8 +166,11 @@ class PrincipalImport:
                 self.acl_users.updateLoginName(user_id, login)
             member = self.membership.getMemberById(user_id)
             member.setMemberProperties(wanted | {MUST_CHANGE_PASSWORD: True})
+            self.remember(user_id)
             self.changed["users"].add(user_id)
             return
+        if user_id not in self.state.created_principals or self.policy.administers(user):
+            return  # a user of this site, or one who administers it: its own e-mail and name stay
         member = self.membership.getMemberById(user_id)
         changes = {key: value for key, value in wanted.items() if member.getProperty(key, "") != value}
         if changes:
@@ -163,26 +179,30 @@ class PrincipalImport:
 
     def user_roles(self, user_id: str, data: dict[str, Any], inherited: set[str]) -> None:
         user = self.local_user(user_id)
-        if user is None:
+        if user is None or user_id in self.refused:
             return  # its creation failed: already recorded
-        roles = self.wanted_roles(user_id, "users", set(data.get("roles") or ()) - inherited)
+        roles = self.wanted_roles(user_id, "users", roles_of(data) - inherited)
         self.grant(user_id, "users", user, roles)
 
     # groups
 
     def group_properties(self, group_id: str, data: dict[str, Any]) -> None:
+        check_principal("groups", data)
+        if self.local_user(group_id) is not None:
+            raise PrincipalError("a user here has this id")
         wanted = {key: data[key] for key in ("title", "description") if data.get(key)}
         group = self.local_group(group_id)
         if group is None:
-            if self.local_user(group_id) is not None:
-                raise PrincipalError("a user here has this id")
             group = api.group.create(
                 groupname=group_id, title=wanted.get("title", group_id), description=wanted.get("description", "")
             )
             if group is None:
                 raise PrincipalError("this site's group tool did not create the group")
+            self.remember(group_id)
             self.changed["groups"].add(group_id)
             return
+        if group_id not in self.state.created_principals:
+            return  # a group of this site: its own title and description stay
         changes = {key: value for key, value in wanted.items() if (group.getProperty(key) or "") != value}
         if changes:
             group.setGroupProperties(changes)
@@ -190,19 +210,23 @@ class PrincipalImport:
 
     def group_roles(self, group_id: str, data: dict[str, Any]) -> None:
         group = self.local_group(group_id)
-        if group is not None:
-            self.grant(group_id, "groups", group, self.wanted_roles(group_id, "groups", data.get("roles")))
+        if group is not None and group_id not in self.refused:
+            self.grant(group_id, "groups", group, self.wanted_roles(group_id, "groups", roles_of(data)))
 
     def group_members(self, group_id: str, member_ids: list[str]) -> None:
         group = self.local_group(group_id)
-        if group is None:
+        if group is None or group_id in self.refused:
             return  # its creation failed: already recorded
         present = set(self.groups_tool.getGroupMembers(group_id))
         missing = [member for member in member_ids if member not in present]
         if not missing:
             return
-        if MANAGER in group.getRoles() and not self.allow_manager:
+        closed = self.policy.closed_group(group)
+        if closed == {MANAGER}:
             self.job.count("manager_role_dropped", len(missing))
+            return
+        if closed:
+            self.job.add_warning(group_id, "groups", CLOSED_GROUP.format(", ".join(sorted(closed))))
             return
         for member in missing:
             if member == group_id:
@@ -218,7 +242,7 @@ class PrincipalImport:
     # all
 
     def run(self, users: list[dict[str, Any]], groups: list[dict[str, Any]], member_errors: dict[str, str]) -> None:
-        group_roles = {g["id"]: set(g.get("roles") or ()) - PSEUDO_ROLES for g in groups}
+        group_roles = {g["id"]: roles_of(g) - PSEUDO_ROLES for g in groups}
         always = set().union(*(group_roles.get(g, set()) for g in VIRTUAL_GROUPS))
         memberships = peer_memberships(groups)
         imported_groups = []

@@ -1,13 +1,13 @@
 """Import registry records from the peer's stock ``@registry`` listing.
 
-Which records (``select``):
+Which records (``select``; the lists are registry_policy.py's):
 
-* ``remote.import_settings``: Plone's own settings, the records named ``plone.*``, except
-  secrets and instance-specific records (see ``SETTINGS_EXCLUDED_PREFIXES``,
-  ``SECRET_SUBSTRINGS`` and ``SECRET_WORDS``).
+* ``remote.import_settings``: the harmless Plone settings on the allow-list ``SETTINGS``.
 * ``remote.import_registry``: every record whose name starts with one of
-  ``remote.registry_prefixes``. These prefixes are the administrator's explicit choice and
-  are taken as they are: the exclusions above do not apply to them.
+  ``remote.registry_prefixes``, the administrator's explicit choice.
+* Never a record on the deny-list ``DENIED`` (scripts, the HTML filter, security,
+  registration, login URLs, mail), whatever the prefixes: one warning names those a
+  prefix selected.
 
 Only records that exist here are written (a selected record the peer has and this site
 does not is recorded as the error "no such record here"). Each JSON value is converted
@@ -25,7 +25,6 @@ read alone from ``@registry/<name>``, which plone.restapi converts with ``json_c
 """
 
 import os
-import re
 import time
 from typing import Any
 from urllib.parse import quote
@@ -36,6 +35,9 @@ from ZODB.POSException import ConflictError
 from zope.interface import implementer
 
 from senaite_style_sync.importers.registry_listing import RegistryListing
+from senaite_style_sync.importers.registry_policy import SETTINGS
+from senaite_style_sync.importers.registry_policy import is_denied
+from senaite_style_sync.importers.registry_policy import is_setting
 from senaite_style_sync.importers.registry_values import RecordError
 from senaite_style_sync.importers.registry_values import set_record
 from senaite_style_sync.interfaces import IImporter
@@ -45,66 +47,39 @@ from senaite_style_sync.peer.http import PeerHTTP
 
 
 STEP = "registry"
-# Prefix of Plone's own records, imported with ``import_settings``.
-SETTINGS_PREFIX = "plone."
-# Within ``plone.*``: records that describe this instance rather than the site's settings.
-SETTINGS_EXCLUDED_PREFIXES = (
-    "plone.bundles/",  # resource registry: bundles of the add-ons installed here, compile stamps
-    "plone.resources",  # resource registry: plone.resources/*, .development, .last_legacy_import
-    "plone.cachepurging.",  # caching proxy addresses of this installation
-    "plone.app.theming.",  # the peer's theme may not be installed here: importing it could break rendering
-)
-# Within ``plone.*``: secrets and mail-server access, matched anywhere in the lower-cased name.
-SECRET_SUBSTRINGS = ("smtp", "password", "passwd", "secret")
-# ... and as whole words of the name (split at anything but letters and digits), so that
-# "plone.roles_allowed_to_add_keywords" stays in while "plone.some_key" is out.
-SECRET_WORDS = frozenset({"key", "keys", "token", "tokens", "salt", "pass", "credentials"})
-
-
-def is_excluded_setting(name: str) -> bool:
-    """Whether a ``plone.*`` record stays out of the settings import (secret or instance-specific)."""
-    lowered = name.lower()
-    if lowered.startswith(SETTINGS_EXCLUDED_PREFIXES):
-        return True
-    if any(part in lowered for part in SECRET_SUBSTRINGS):
-        return True
-    return bool(SECRET_WORDS.intersection(re.split(r"[^a-z0-9]+", lowered)))
+DENIED_WARNING = "Never imported (a built-in deny-list; see docs/security.rst): {}"
 
 
 def selector(remote):
-    """The selection of ``remote``: a test of names, a test of name prefixes, the prefixes to list ("" is all)."""
+    """The selection of ``remote``: a test of names, a test of name prefixes, the prefixes to list
+    ("" is all), and the set that collects the denied names the prefixes selected."""
     settings = bool(remote.import_settings)
     prefixes = [p.strip() for p in (remote.registry_prefixes or ()) if p and p.strip()]
     if not remote.import_registry:
         prefixes = []
+    denied: set[str] = set()
 
     def select(name: str) -> bool:
-        if any(name.startswith(prefix) for prefix in prefixes):
-            return True
-        return settings and name.startswith(SETTINGS_PREFIX) and not is_excluded_setting(name)
+        chosen = any(name.startswith(prefix) for prefix in prefixes) or (settings and is_setting(name))
+        if chosen and is_denied(name):
+            denied.add(name)
+            return False
+        return chosen
 
     def may_select(start: str) -> bool:
         """Whether some name starting with ``start`` could be selected."""
         if any(prefix.startswith(start) or start.startswith(prefix) for prefix in prefixes):
             return True
-        if not settings:
-            return False
-        if SETTINGS_PREFIX.startswith(start):
-            return True
-        lowered = start.lower()
-        return (
-            start.startswith(SETTINGS_PREFIX)
-            and not lowered.startswith(SETTINGS_EXCLUDED_PREFIXES)
-            and not any(part in lowered for part in SECRET_SUBSTRINGS)
-        )
+        return settings and any(name.startswith(start) for name in SETTINGS)
 
     if settings:
-        # ``plone.*`` is nearly all of a Plone registry, and the peer filters by copying every
-        # matching record for each page: the unfiltered listing is several times cheaper.
-        return select, may_select, [""]
+        # The settings are scattered over the ``plone.*`` records, nearly all of a Plone
+        # registry, and the peer filters by copying every matching record for each page:
+        # the unfiltered listing is several times cheaper.
+        return select, may_select, [""], denied
     # List each name once: a prefix inside another listed prefix adds nothing.
     listed = [p for p in prefixes if not any(p != other and p.startswith(other) for other in prefixes)]
-    return select, may_select, listed
+    return select, may_select, listed, denied
 
 
 def _import_one(registry, job: Job, name: str, json_value: Any) -> None:
@@ -134,7 +109,7 @@ def import_registry(site, remote, job: Job, http: PeerHTTP) -> None:
     values that differ; never commits (the caller does).
     """
     registry = getToolByName(site, "portal_registry")
-    select, may_select, prefixes = selector(remote)
+    select, may_select, prefixes, denied = selector(remote)
     job.heartbeat = time.time()
     seen: set[str] = set()
     for prefix in prefixes:
@@ -153,6 +128,8 @@ def import_registry(site, remote, job: Job, http: PeerHTTP) -> None:
         for count, before, after in listing.unreadable_runs():
             _import_unreadable(registry, job, http, listing, (select, may_select), seen, count, before, after)
         job.heartbeat = time.time()
+    if denied:
+        job.add_warning("registry_prefixes", STEP, DENIED_WARNING.format(", ".join(sorted(denied))))
 
 
 def _import_unreadable(registry, job, http, listing, selection, seen, count, before, after) -> None:

@@ -25,6 +25,7 @@ from zope.component.hooks import setSite
 from senaite_style_sync.config import product_config
 from senaite_style_sync.jobs.schedule import run_auto_sync
 from senaite_style_sync.jobs.system import as_system
+from senaite_style_sync.model.jobs import CLOCK_USER
 
 
 logger = logging.getLogger("senaite_style_sync.clock")
@@ -68,7 +69,7 @@ class Clock(threading.Thread):
         self.stopped.set()
 
     def tick(self, site_path: str) -> None:
-        with as_system(self.db, "senaite_style_sync-clock") as app:
+        with as_system(self.db, CLOCK_USER) as app:
             try:
                 for _attempt in range(TICK_RETRIES):
                     try:

@@ -2,23 +2,36 @@
 
 The job is created in the request's transaction; its thread starts only once that
 transaction has committed, so the thread always finds its job. One job per remote at a
-time: a start while another job of the remote is active is refused.
+time: a start while another job of the remote is active is refused. While the step runs a
+heartbeat thread keeps the lock (jobs/heartbeat.py); whatever ends the step, the job is
+recorded as ended (a write conflict included) and its temporary directory removed.
 """
 
 import logging
+import shutil
+import tempfile
 import threading
 import traceback
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 import transaction
 from plone import api
+from ZODB.POSException import ConflictError
 from zope.component.hooks import setSite
 
+from senaite_style_sync.jobs.heartbeat import Heartbeat
+from senaite_style_sync.jobs.process import instance_id
+from senaite_style_sync.jobs.process import process_id
+from senaite_style_sync.jobs.steps import StepRefused
 from senaite_style_sync.jobs.steps import run_step
 from senaite_style_sync.jobs.system import as_system
 from senaite_style_sync.jobs.system import serve_as
+from senaite_style_sync.model.jobs import SYSTEM_USER
 from senaite_style_sync.model.jobs import Job
 from senaite_style_sync.model.jobs import JobStore
+from senaite_style_sync.model.jobs import capped
 from senaite_style_sync.model.remote import Remote
 from senaite_style_sync.model.storage import RemoteStorage
 
@@ -27,7 +40,9 @@ logger = logging.getLogger("senaite_style_sync")
 STEPS = ("fetch", "import", "update", "delete", "verify", "repair")
 # Steps that carry out what another job found: deletions it held back, differences it listed.
 FOLLOW_UPS = {"delete": ("pending_deletes", "deletions"), "repair": ("differences", "differences")}
-AUTOMATIC = ("clock", "hook", "cron")
+AUTOMATIC = ("clock", "hook", "cron", "resume")
+COMMIT_RETRIES = 3
+T = TypeVar("T")
 
 
 class JobRefused(Exception):
@@ -58,6 +73,7 @@ def start_job(site, remote: Remote, step: str, trigger: str, since: str = "", co
             raise JobRefused(f"Those {what} were acted on already.")
     job = Job(remote.name, step, trigger, since, confirms)
     job.site_url = site.absolute_url()  # the job's thread has no request to tell its URL
+    job.instance, job.process = instance_id(), process_id()  # its thread starts in this process
     JobStore(site).add(job)
     # Writing the remote makes two simultaneous starts conflict in ZODB: one of them retries and is refused.
     remote.active_job = job.id
@@ -90,34 +106,78 @@ def notify_failure(site, job: Job) -> None:
         logger.exception("Could not send the failure e-mail for job %s", job.id)
 
 
+def committed(attempt: Callable[[], T]) -> T:
+    """``attempt()`` and commit; on a write conflict abort and try again, a few times."""
+    tries = 1
+    while True:
+        try:
+            result = attempt()
+            transaction.commit()
+            return result
+        except ConflictError:
+            transaction.abort()
+            if tries == COMMIT_RETRIES:
+                raise
+            tries += 1
+
+
+def begin(site, job_id: str) -> Job:
+    job = JobStore(site).get(job_id)
+    job.state = "running"
+    job.started = datetime.now()
+    return job
+
+
+def fail(site, job_id: str, error: Exception) -> Job:
+    """Record on the job (read again: the step's work was aborted) why it stopped."""
+    job = JobStore(site).get(job_id)
+    job.state = "failed"
+    job.ended = datetime.now()
+    job.message = capped(f"{type(error).__name__}: {error}")
+    remote = RemoteStorage(site).get(job.remote)
+    if remote is not None:
+        remote.record_run(job.step, "failed", job.done)
+    return job
+
+
 def run_job(db, site_path: str, job_id: str) -> None:
     """Thread body: open a connection, act as an unrestricted system user, run the step."""
-    with as_system(db, "senaite_style_sync") as app:
-        try:
+    tmpdir = tempfile.mkdtemp(prefix=f"sync-job-{job_id}-")
+    try:
+        with as_system(db, SYSTEM_USER) as app:
             site = app.unrestrictedTraverse(site_path)
             setSite(site)
-            job = JobStore(site).get(job_id)
+            job = committed(lambda: begin(site, job_id))
             serve_as(app.REQUEST, site, job.site_url)
-            remote = RemoteStorage(site).get(job.remote)
-            job.state = "running"
-            job.started = datetime.now()
-            transaction.commit()
+            heartbeat = Heartbeat(db, job.pulse._p_oid, f"sync-{job_id}")
+            heartbeat.start()
             try:
-                run_step(site, remote, job)
-                job.state = "needs-confirmation" if job.pending_deletes else "done"
-            except Exception as error:  # noqa: BLE001 -- the job records why it stopped
-                transaction.abort()
-                logger.error("Sync job %s failed:\n%s", job_id, traceback.format_exc())
-                job = JobStore(site).get(job_id)
-                job.state = "failed"
-                job.message = f"{type(error).__name__}: {error}"
-                remote = RemoteStorage(site).get(job.remote)
-                if remote is not None:
-                    remote.record_run(job.step, "failed", job.done)
-            job.ended = datetime.now()
-            transaction.commit()
+                job = run_started(site, job, tmpdir)
+            finally:
+                heartbeat.stop()
             if job.trigger in AUTOMATIC and (job.state == "failed" or job.counts.get("errors")):
                 notify_failure(site, job)
                 transaction.commit()  # the MailHost sends when the transaction commits
-        except Exception:  # noqa: BLE001 -- nothing else can report it
-            logger.error("Sync job %s could not run:\n%s", job_id, traceback.format_exc())
+    except Exception:  # noqa: BLE001 -- nothing else can report it
+        logger.error("Sync job %s could not run:\n%s", job_id, traceback.format_exc())
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def run_started(site, job: Job, tmpdir: str) -> Job:
+    """Run the step of a job marked running; record how it ended, also when the end conflicts."""
+    job_id = job.id
+    try:
+        remote = RemoteStorage(site).get(job.remote)
+        if remote is None:
+            raise StepRefused(f"The remote {job.remote!r} was deleted.")
+        run_step(site, remote, job, tmpdir=tmpdir)
+        job.state = "needs-confirmation" if job.pending_deletes else "done"
+        job.ended = datetime.now()
+        transaction.commit()
+        return job
+    except Exception as error:  # noqa: BLE001 -- the job records why it stopped
+        transaction.abort()
+        logger.error("Sync job %s failed:\n%s", job_id, traceback.format_exc())
+        reason = error
+    return committed(lambda: fail(site, job_id, reason))

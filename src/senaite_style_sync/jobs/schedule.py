@@ -8,6 +8,7 @@ from senaite_style_sync.jobs.runner import active_job
 from senaite_style_sync.jobs.runner import start_job
 from senaite_style_sync.model.remote import Remote
 from senaite_style_sync.model.storage import RemoteStorage
+from senaite_style_sync.model.validation import MAX_INTERVAL
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,9 @@ class Decision:
 def next_run(remote: Remote) -> datetime | None:
     """When Auto-Sync next starts Get Updates for ``remote``; None: at the next tick (never ran yet)."""
     last = remote.last_auto_run
-    return last + timedelta(minutes=remote.auto_sync_interval) if last else None
+    # Bounded as validation bounds it: an interval stored before would overflow the date.
+    minutes = min(max(int(remote.auto_sync_interval), 1), MAX_INTERVAL)
+    return last + timedelta(minutes=minutes) if last else None
 
 
 def run_auto_sync(site, trigger: str, now: datetime | None = None) -> list[Decision]:

@@ -9,6 +9,7 @@ from zope.component import getUtilitiesFor
 
 from senaite_style_sync.interfaces import IImporter
 from senaite_style_sync.model.jobs import Job
+from senaite_style_sync.model.validation import certificate_error
 from senaite_style_sync.peer.http import PeerHTTP
 from senaite_style_sync.peer.readers import open_reader
 from senaite_style_sync.sync.fetch import fetch
@@ -34,12 +35,23 @@ SUMMARY_COUNTS = (
 )
 
 
-def peer_http(remote) -> PeerHTTP:
-    return PeerHTTP(remote.url, remote.username, remote.password(), remote.certificate_path)
+class StepRefused(Exception):
+    """The step cannot run with the remote's settings as they are now."""
 
 
-def run_step(site, remote, job: Job) -> None:
-    http = peer_http(remote)
+def peer_http(remote, tmpdir: str | None = None) -> PeerHTTP:
+    """The remote's HTTP; its downloads go to ``tmpdir``, the job's own temporary directory
+    that the runner removes when the job ends, however it ends."""
+    # A CA file removed since the remote was saved: say so, rather than what requests says.
+    if problem := certificate_error(remote.certificate_path):
+        raise StepRefused(f"The Certificate Path {remote.certificate_path}: {problem}")
+    http = PeerHTTP(remote.url, remote.username, remote.password(), remote.certificate_path)
+    http.tmpdir = tmpdir  # read by PeerHTTP.download (peer/http.py)
+    return http
+
+
+def run_step(site, remote, job: Job, tmpdir: str | None = None) -> None:
+    http = peer_http(remote, tmpdir)
     reader = open_reader(http)
     if job.step == "delete":
         delete_confirmed(site, remote, job, reader)

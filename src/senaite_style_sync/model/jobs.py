@@ -18,8 +18,30 @@ ANNOTATION_KEY = "senaite_style_sync.jobs"
 KEEP_PER_REMOTE = 200
 # A running job whose heartbeat is older than this is taken as dead (its instance was killed).
 STALE_AFTER = 120
+UNFINISHED = ("queued", "running")
+# The unrestricted users the jobs and the Auto-Sync clock act as (never a user of the site).
+SYSTEM_USER = "senaite_style_sync"
+CLOCK_USER = "senaite_style_sync-clock"
+SYSTEM_USERS = frozenset({SYSTEM_USER, CLOCK_USER})
 MAX_ERRORS = 1000
 MAX_DIFFERENCES = 10000
+# Characters kept of each text a run records: a peer's answer may be any size.
+MAX_MESSAGE = 2000
+MAX_LABEL = 500
+
+
+def capped(text: str, limit: int = MAX_MESSAGE) -> str:
+    """``text`` cut to ``limit`` characters, marked with an ellipsis when cut."""
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class Pulse(Persistent):
+    """The heartbeat a running job's heartbeat thread writes: a record apart from the Job, so
+    that it moves without ever conflicting with the job's own commits."""
+
+    def __init__(self) -> None:
+        self.at = time.time()
 
 
 class Job(Persistent):
@@ -33,6 +55,9 @@ class Job(Persistent):
     confirmed_by = ""  # the "delete" (or "repair") job that carried out this job's held deletions (differences)
     # for a "verify" job: each way a copy differs from the peer's object (uid, path, category, detail)
     differences: Sequence[dict[str, str]] = ()
+    pulse: Pulse | None = None
+    instance = ""  # the Zope instance that runs the job (jobs/process.py), stable across its restarts
+    process = ""  # the process of that instance that runs it (a new one at each start)
 
     def __init__(self, remote: str, step: str, trigger: str, since: str = "", confirms: str = "") -> None:
         self.id = uuid.uuid4().hex
@@ -55,31 +80,39 @@ class Job(Persistent):
         self.differences = PersistentList()
         self.confirms = confirms
         self.message = ""
+        self.pulse = Pulse()
 
     @property
     def shown_state(self) -> str:
         """The state to report: a queued or running job whose heartbeat stopped was interrupted."""
-        return self.state if self.state not in ("queued", "running") or self.active else "interrupted"
+        return self.state if self.state not in UNFINISHED or self.active else "interrupted"
+
+    @property
+    def last_beat(self) -> float:
+        """When the job was last known alive: its last commit or its heartbeat thread's last beat."""
+        return max(self.heartbeat, self.pulse.at if self.pulse is not None else 0.0)
 
     @property
     def active(self) -> bool:
-        return self.state in ("queued", "running") and time.time() - self.heartbeat < STALE_AFTER
+        return self.state in UNFINISHED and time.time() - self.last_beat < STALE_AFTER
 
     def add_error(self, obj: str, step: str, message: str) -> None:
         self.counts["errors"] = self.counts.get("errors", 0) + 1
         if len(self.errors) < MAX_ERRORS:
-            self.errors.append({"object": obj, "step": step, "message": message})
+            self.errors.append({"object": capped(obj, MAX_LABEL), "step": step, "message": capped(message)})
 
     def add_warning(self, obj: str, step: str, message: str) -> None:
         """Something the run did not do or did differently, though nothing failed."""
         self.counts["warnings"] = self.counts.get("warnings", 0) + 1
         if len(self.warnings) < MAX_ERRORS:
-            self.warnings.append({"object": obj, "step": step, "message": message})
+            self.warnings.append({"object": capped(obj, MAX_LABEL), "step": step, "message": capped(message)})
 
     def add_difference(self, uid: str, obj: str, category: str, detail: str) -> None:
         self.counts["differences"] = self.counts.get("differences", 0) + 1
         if len(self.differences) < MAX_DIFFERENCES:
-            self.differences.append({"uid": uid, "object": obj, "category": category, "detail": detail})
+            self.differences.append(
+                {"uid": uid, "object": capped(obj, MAX_LABEL), "category": category, "detail": capped(detail)}
+            )
 
     def count(self, outcome: str, n: int = 1) -> None:
         self.counts[outcome] = self.counts.get(outcome, 0) + n
@@ -132,6 +165,11 @@ class JobStore:
 
     def clear(self) -> None:
         self.annotations.pop(ANNOTATION_KEY, None)
+
+    def unfinished(self) -> list[Job]:
+        """Every job still queued or running, whatever its heartbeat."""
+        tree = self.annotations.get(ANNOTATION_KEY)
+        return [job for job in (tree.values() if tree is not None else ()) if job.state in UNFINISHED]
 
     def history(self, remote: str) -> list[Job]:
         """The remote's jobs, newest first."""

@@ -44,6 +44,9 @@ class Remote(Persistent):
         if data.get("password"):
             self._password_token = credentials.encrypt(data["password"])
 
+    def forget_password(self) -> None:
+        self._password_token = b""
+
     @property
     def has_password(self) -> bool:
         return bool(self._password_token)

@@ -4,7 +4,7 @@
 ``paths``      remote path -> remote UID, for the same objects (links and parents are by path).
 ``synced``     remote UID -> SyncedEntry: what the last successful write of that object recorded.
 ``conflicts``  remote UID -> Conflict: changed on both sides, waiting for a decision.
-``pending_relations``, ``resolutions``, ``outside``: see SyncState.
+``pending_relations``, ``resolutions``, ``outside``, ``created_principals``: see SyncState.
 ``cursor``     when the listing used by the last error-free Import / Get Updates started (ISO 8601), or "".
 """
 
@@ -67,6 +67,8 @@ class SyncState(Persistent):
     outside: OOTreeSet | tuple = ()
     # Folders whose default page changed on the peer since it was last set here.
     pending_default_pages: OOTreeSet | tuple = ()
+    # Ids of the users and groups Import Users created here: only these follow the peer's properties.
+    created_principals: OOTreeSet | tuple = ()
 
     def __init__(self) -> None:
         self.index = OOBTree()

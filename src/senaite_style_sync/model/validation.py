@@ -10,19 +10,28 @@ from senaite_style_sync.model.schema import CONFLICT_POLICIES
 from senaite_style_sync.model.schema import TYPE_RULE_FIELDS
 
 
-IDENTIFIER = re.compile(r"^[A-Za-z0-9_-]+$")
-REGISTRY_PREFIX = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?$")
+# Matched with fullmatch: "$" alone would let a trailing newline through.
+IDENTIFIER = re.compile(r"[A-Za-z0-9_-]+")
+REGISTRY_PREFIX = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?")
+# A year: a bigger interval overflows the date arithmetic of the schedule.
+MAX_INTERVAL = 525600
 
 MISSING = "Required input is missing."
 BAD_IDENTIFIER = "Only letters, digits, '-' and '_' are allowed."
 DUPLICATE_NAME = "A remote with this Domain Name already exists."
 BAD_URL = "Give an http:// or https:// URL with a host name."
+URL_WITH_CREDENTIALS = "Give the URL without a username or password; use the Username and Password fields."
 PREFIX_WITHOUT_TYPES = "A Remote's Prefix needs at least one Prefixable Content Type."
 TYPES_WITHOUT_PREFIX = "Prefixable Content Types need a Remote's Prefix."
 UPDATE_ONLY_WITHOUT_LOCAL_PREFIX = "Update-Only Content Types need a Local Prefix."
 UNREADABLE_CERTIFICATE = "No readable file at this path."
 PASSWORD_MISSING = "Give the password for this username."
-BAD_INTERVAL = "The interval must be a whole number of minutes, at least 1."
+PASSWORD_AGAIN = "Give the password again: the Source URL's host changed."
+CLEARTEXT = (
+    "The Source URL uses http://: the username, the password and the content travel unencrypted "
+    "and can be read or changed on the way. Use https://."
+)
+BAD_INTERVAL = f"The interval must be a whole number of minutes from 1 to {MAX_INTERVAL} (a year)."
 BAD_PERCENT = "Give a whole number from 0 to 100."
 UNKNOWN_TYPE = "Not an installed content type: {}"
 BAD_POLICY = "Choose one of: skip, remote, local."
@@ -35,9 +44,20 @@ def url_error(url: str) -> str | None:
     if not url:
         return MISSING
     parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 -- raises ValueError for a port that is no number or out of range
+    except ValueError:
+        return BAD_URL
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return BAD_URL
+    if "@" in parts.netloc:
+        return URL_WITH_CREDENTIALS
     return None
+
+
+def cleartext_warning(url: str) -> str | None:
+    """A warning for a peer that is read without TLS."""
+    return CLEARTEXT if url.lower().startswith("http://") else None
 
 
 def certificate_error(path: str) -> str | None:
@@ -68,7 +88,7 @@ def connection_errors(
     name = data.get("name") or ""
     if not name:
         errors["name"] = MISSING
-    elif not IDENTIFIER.match(name):
+    elif not IDENTIFIER.fullmatch(name):
         errors["name"] = BAD_IDENTIFIER
     elif is_new and name in taken_names:
         errors["name"] = DUPLICATE_NAME
@@ -87,7 +107,7 @@ def rule_errors(data: dict[str, Any], installed_types: Collection[str]) -> dict[
     errors: dict[str, str] = {}
     for field_name in ("remote_prefix", "local_prefix"):
         value = data.get(field_name) or ""
-        if value and not IDENTIFIER.match(value):
+        if value and not IDENTIFIER.fullmatch(value):
             errors[field_name] = BAD_IDENTIFIER
     for field_name in TYPE_RULE_FIELDS:
         unknown = [t for t in data.get(field_name) or () if t not in installed_types]
@@ -108,7 +128,7 @@ def option_errors(data: dict[str, Any]) -> dict[str, str]:
     """Import options, conflict policy, deletion limit, Auto-Sync."""
     errors: dict[str, str] = {}
     prefixes = data.get("registry_prefixes") or ()
-    if any(not REGISTRY_PREFIX.match(prefix or "") for prefix in prefixes):
+    if any(not REGISTRY_PREFIX.fullmatch(prefix or "") for prefix in prefixes):
         errors["registry_prefixes"] = BAD_REGISTRY_PREFIX
     elif prefixes and not data.get("import_registry"):
         errors["registry_prefixes"] = PREFIXES_WITHOUT_REGISTRY
@@ -117,7 +137,7 @@ def option_errors(data: dict[str, Any]) -> dict[str, str]:
     if data.get("conflict_policy") not in CONFLICT_POLICIES:
         errors["conflict_policy"] = BAD_POLICY
     interval = data.get("auto_sync_interval")
-    if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
+    if isinstance(interval, bool) or not isinstance(interval, int) or not 1 <= interval <= MAX_INTERVAL:
         errors["auto_sync_interval"] = BAD_INTERVAL
     percent = data.get("max_delete_percent")
     if isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 100:

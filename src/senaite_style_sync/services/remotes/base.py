@@ -15,6 +15,8 @@ from senaite_style_sync.actions.conflicts import ConflictNotFound
 from senaite_style_sync.actions.conflicts import conflict_data
 from senaite_style_sync.actions.conflicts import get_conflict
 from senaite_style_sync.actions.jobs import job_url
+from senaite_style_sync.actions.remotes import InvalidRemote
+from senaite_style_sync.actions.remotes import ManagerOnly
 from senaite_style_sync.model.jobs import Job
 from senaite_style_sync.model.remote import Remote
 from senaite_style_sync.model.schema import BOOL_FIELDS
@@ -120,6 +122,12 @@ class RemotesService(Service):
                 "errors": errors,
             }
         }
+
+    def refused(self, invalid: InvalidRemote) -> dict[str, Any]:
+        """400 for invalid settings; 403 for a change only a Manager may make."""
+        if isinstance(invalid, ManagerOnly):
+            return self.error(403, "Forbidden", " ".join(invalid.errors.values()), errors=invalid.errors)
+        return self.bad_request(invalid.errors)
 
     def read_body(self) -> tuple[dict[str, Any], dict[str, str]]:
         body, errors = self.read_json()

@@ -20,5 +20,5 @@ class RemotesPatch(RemotesService):
         try:
             edit_remote(remote, body)
         except InvalidRemote as invalid:
-            return self.bad_request(invalid.errors)
+            return self.refused(invalid)
         return self.reply_no_content()

@@ -15,6 +15,8 @@ from senaite_style_sync.jobs.runner import active_job
 from senaite_style_sync.jobs.runner import start_job
 from senaite_style_sync.model.credentials import CredentialError
 from senaite_style_sync.model.remote import Remote
+from senaite_style_sync.model.validation import certificate_error
+from senaite_style_sync.model.validation import cleartext_warning
 from senaite_style_sync.peer.probe import check_connection
 from senaite_style_sync.services.remotes.base import TRIGGER
 from senaite_style_sync.services.remotes.base import RemotesService
@@ -94,16 +96,20 @@ class RemotesPost(RemotesService):
         try:
             remote = create_remote(self.context, body)
         except InvalidRemote as invalid:
-            return self.bad_request(invalid.errors)
+            return self.refused(invalid)
         self.request.response.setStatus(201)
         self.request.response.setHeader("Location", f"{self.base_url()}/{remote.name}")
         return self.serialize(remote)
 
     def test_connection(self, name: str) -> Any:
         remote = self.named_remote(name)
+        warning = {"warning": text} if (text := cleartext_warning(remote.url)) else {}
+        if problem := certificate_error(remote.certificate_path):
+            message = f"The Certificate Path {remote.certificate_path}: {problem}"
+            return {"ok": False, "code": "tls", "message": message} | warning
         try:
             password = remote.password()
         except CredentialError as error:
-            return {"ok": False, "code": "credentials", "message": str(error)}
+            return {"ok": False, "code": "credentials", "message": str(error)} | warning
         report = check_connection(remote.url, remote.username, password, remote.certificate_path)
-        return {"ok": report.ok, "code": report.code, "message": report.message}
+        return {"ok": report.ok, "code": report.code, "message": report.message} | warning

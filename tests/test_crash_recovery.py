@@ -1,0 +1,228 @@
+"""Jobs and locks: the heartbeat during long reads, recovery after a restart, conflicts, temporary files."""
+
+import glob
+import os
+import tempfile
+import time
+from unittest import mock
+
+import transaction
+from ZODB.POSException import ConflictError
+from zope.component import getGlobalSiteManager
+from zope.component.hooks import setSite
+from zope.interface import implementer
+from zope.processlifetime import DatabaseOpenedWithRoot
+
+from senaite_style_sync.actions.remotes import RemoteBusy
+from senaite_style_sync.actions.remotes import delete_remote
+from senaite_style_sync.interfaces import IImporter
+from senaite_style_sync.jobs import heartbeat
+from senaite_style_sync.jobs import recovery
+from senaite_style_sync.jobs.process import instance_id
+from senaite_style_sync.jobs.process import process_id
+from senaite_style_sync.jobs.runner import JobRefused
+from senaite_style_sync.jobs.runner import active_job
+from senaite_style_sync.jobs.runner import run_job
+from senaite_style_sync.jobs.runner import start_job
+from senaite_style_sync.model import jobs as jobs_model
+from senaite_style_sync.model.jobs import Job
+from senaite_style_sync.model.jobs import JobStore
+from senaite_style_sync.model.storage import RemoteStorage
+from tests.browser_helpers import wait_for_job_threads
+from tests.corpus import build_corpus
+from tests.hostile_peer import HostilePeer
+from tests.sync_helpers import SyncTestCase
+
+
+def wait_until(predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.1)
+        transaction.begin()
+    return value
+
+
+@implementer(IImporter)
+class ProbeImporter:
+    """An importer registered for one test: runs ``action(site, remote, job, http)`` last."""
+
+    order = 99
+
+    def __init__(self, action):
+        self.action = action
+
+    def enabled(self, remote):
+        return True
+
+    def __call__(self, site, remote, job, http):
+        self.action(site, remote, job, http)
+
+
+class JobsTestCase(SyncTestCase):
+    def tearDown(self):
+        self.assertEqual(wait_for_job_threads(), [])
+
+    def job(self, job_id):
+        transaction.begin()
+        return JobStore(self.portal).get(job_id)
+
+    def importer(self, action):
+        registry = getGlobalSiteManager()
+        importer = ProbeImporter(action)
+        registry.registerUtility(importer, IImporter, name="zz-probe")
+        self.addCleanup(registry.unregisterUtility, importer, IImporter, name="zz-probe")
+
+    def run_in_thread(self, remote, step="import"):
+        """Start a job as the buttons do; returns its id once its thread has been started."""
+        job = start_job(self.portal, remote, step, "test")
+        transaction.commit()
+        return job.id
+
+
+class TestHeartbeat(JobsTestCase):
+    def test_a_long_read_keeps_the_lock(self):
+        with (
+            mock.patch.object(jobs_model, "STALE_AFTER", 2),
+            mock.patch.object(heartbeat, "BEAT_EVERY", 0.2),
+            HostilePeer(hang_seconds=30) as peer,
+        ):
+            peer.set_case("hang-listing")
+            peer.model.serves_sync_read = False  # a stock peer: its @search listing hangs
+            remote = self.make_remote("slow", url=peer.url, username="", password="")
+            job_id = self.run_in_thread(remote, "fetch")
+            wait_until(lambda: peer.requests_to("listing"))
+            time.sleep(3)  # longer than the lock's expiry, and no chunk has committed
+            transaction.begin()
+            remote = RemoteStorage(self.portal).get("slow")
+            self.assertEqual(active_job(self.portal, remote).id, job_id)
+            with self.assertRaises(JobRefused):
+                start_job(self.portal, remote, "fetch", "test")
+            with self.assertRaises(RemoteBusy):
+                delete_remote(self.portal, "slow")
+            transaction.abort()
+        wait_until(lambda: self.job(job_id).state == "failed")  # the peer went away
+        self.assertIsNone(active_job(self.portal, RemoteStorage(self.portal).get("slow")))
+
+
+class TestEndings(JobsTestCase):
+    def test_a_write_conflict_at_the_end_is_recorded_as_failed(self):
+        db = self.portal._p_jar.db()
+
+        def concurrent_write(committed):
+            # Another client records a run of this remote between the job's last two commits.
+            manager = transaction.TransactionManager()
+            connection = db.open(transaction_manager=manager)
+            site = connection.root()["Application"]["plone"]
+            RemoteStorage(site).get("src").last_runs["other"] = {"time": None, "outcome": "ok", "count": 0}
+            manager.commit()
+            connection.close()
+
+        self.importer(lambda site, remote, job, http: transaction.get().addAfterCommitHook(concurrent_write))
+        job_id = self.run_in_thread(self.make_remote())
+        job = wait_until(lambda: (job := self.job(job_id)).state not in ("queued", "running") and job)
+        self.assertEqual(job.state, "failed")
+        self.assertTrue(job.message.startswith("ConflictError"), job.message)
+        self.assertIsNotNone(job.ended)
+
+    def test_the_temporary_directory_goes_whatever_the_end(self):
+        seen = []
+
+        def download_then_die(site, remote, job, http):
+            seen.append(http.tmpdir)
+            with open(os.path.join(http.tmpdir, "sync-blob-x"), "wb") as stream:
+                stream.write(b"half a download")
+            raise RuntimeError("the job dies here")
+
+        self.importer(download_then_die)
+        self.make_remote()
+        job = Job("src", "import", "test")
+        JobStore(self.portal).add(job)
+        transaction.commit()
+        run_job(self.portal._p_jar.db(), "/plone", job.id)
+        self.assertEqual(self.job(job.id).message, "RuntimeError: the job dies here")
+        self.assertTrue(seen[0].startswith(os.path.join(tempfile.gettempdir(), f"sync-job-{job.id}-")))
+        self.assertEqual(glob.glob(os.path.join(tempfile.gettempdir(), f"sync-job-{job.id}-*")), [])
+
+    def test_a_job_of_a_deleted_remote_fails_clearly(self):
+        job = Job("ghost", "fetch", "test")
+        JobStore(self.portal).add(job)
+        transaction.commit()
+        run_job(self.portal._p_jar.db(), "/plone", job.id)
+        self.assertEqual(self.job(job.id).message, "StepRefused: The remote 'ghost' was deleted.")
+
+    def test_deleting_conflicts_with_a_job_starting_meanwhile(self):
+        remote = self.make_remote()
+        start_job(self.portal, remote, "fetch", "test")  # not committed yet
+        manager = transaction.TransactionManager()
+        connection = self.portal._p_jar.db().open(transaction_manager=manager)
+        try:
+            setSite(connection.root()["Application"]["plone"])
+            delete_remote(connection.root()["Application"]["plone"], "src")
+            manager.commit()
+        finally:
+            connection.close()
+            self.on_portal()
+        with self.assertRaises(ConflictError):
+            transaction.commit()
+        transaction.abort()
+        self.assertIsNone(RemoteStorage(self.portal).get("src"))
+        self.assertEqual([job.remote for job in JobStore(self.portal).unfinished()], [])
+
+
+class TestRecovery(JobsTestCase):
+    def orphan(self, remote, instance=None):
+        """An Import this instance (or another) was running when its process died: fresh heartbeat."""
+        job = Job(remote.name, "import", "button")
+        job.state = "running"
+        job.instance = instance or instance_id()
+        job.process = "host:4711:before-the-restart"
+        JobStore(self.portal).add(job)
+        remote.active_job = job.id
+        transaction.commit()
+        return job.id
+
+    def restart(self, config=None):
+        """What the instance does when its database opens at start-up."""
+        with mock.patch.object(recovery, "product_config", return_value=config or {}):
+            recovery.recover_jobs(DatabaseOpenedWithRoot(self.portal._p_jar.db()))
+        transaction.begin()
+
+    def test_own_jobs_are_interrupted_at_once_and_resumed(self):
+        self.on_source()
+        uids = [obj.UID() for obj in build_corpus(self.source, 3)]
+        transaction.commit()
+        remote = self.make_remote()
+        self.run_step("fetch")
+        old_id = self.orphan(remote)
+        self.assertEqual(active_job(self.portal, remote).id, old_id)  # its heartbeat still holds the lock
+        self.restart()
+        old = self.job(old_id)
+        self.assertEqual(old.state, "interrupted")
+        new = self.job(RemoteStorage(self.portal).get("src").active_job)
+        self.assertEqual(
+            (new.step, new.trigger, new.instance, new.process), ("import", "resume", instance_id(), process_id())
+        )
+        self.assertEqual(old.message, f"Interrupted: the instance that ran it stopped. Resumed as job {new.id}.")
+        wait_until(lambda: self.job(new.id).state == "done")
+        self.assertEqual([uid for uid in uids if self.find(self.portal, uid) is None], [])
+
+    def test_auto_resume_off_only_interrupts(self):
+        old_id = self.orphan(self.make_remote())
+        self.restart({"auto-resume": "off"})
+        self.assertEqual(self.job(old_id).state, "interrupted")
+        remote = RemoteStorage(self.portal).get("src")
+        self.assertEqual(remote.active_job, old_id)
+        self.assertIsNotNone(start_job(self.portal, remote, "fetch", "test"))  # free at once
+        transaction.abort()
+
+    def test_a_job_of_another_instance_keeps_its_lock_until_its_heartbeat_expires(self):
+        old_id = self.orphan(self.make_remote(), instance="client2.example:/srv/client2")
+        self.restart()
+        self.assertEqual(self.job(old_id).state, "running")
+        remote = RemoteStorage(self.portal).get("src")
+        with self.assertRaises(JobRefused):
+            start_job(self.portal, remote, "fetch", "test")
+        with mock.patch.object(jobs_model, "STALE_AFTER", 0):
+            self.assertIsNone(active_job(self.portal, remote))
