@@ -1071,7 +1071,7 @@ class PeerModel:
 
     def registry_listing(self, base: str, query: list[tuple[str, str]]) -> dict[str, Any]:
         prefix = _param(query, "q") or ""
-        names = sorted(name for name in self.registry if name.startswith(prefix))
+        names = [name for name in self.sorted_registry() if name.startswith(prefix)]
         b_start = max(_int(_param(query, "b_start"), 0), 0)
         b_size = _int(_param(query, "b_size"), 25)
         actual = f"{base}/@registry"
@@ -1081,6 +1081,15 @@ class PeerModel:
             result["batching"] = links
         result["items"] = [self.record_json(name) for name in names[b_start : b_start + b_size]]
         return result
+
+    def sorted_registry(self) -> list[str]:
+        """The registry's names in order (kept for the model's registry: cases with 100,000 records
+        are paged through without sorting them again for every page)."""
+        key = (id(self.registry), len(self.registry))  # a copied model has a registry of its own
+        cached = self.__dict__.get("_sorted_registry")
+        if cached is None or cached[0] != key:
+            cached = self.__dict__["_sorted_registry"] = (key, sorted(self.registry))
+        return cached[1]
 
     def record_json(self, name: str) -> dict[str, Any]:
         record = self.registry[name]
