@@ -71,10 +71,14 @@ from dataclasses import field
 from unittest import mock
 
 import transaction
+from AccessControl.SecurityManagement import getSecurityManager
+from AccessControl.SecurityManagement import setSecurityManager
 from Acquisition import aq_base
+from plone import api
 from plone.app.testing import PLONE_SITE_ID
 from plone.app.testing import TEST_USER_ID
 from plone.app.textfield.interfaces import IRichText
+from plone.app.textfield.value import RichTextValue
 from plone.dexterity.interfaces import IDexterityContent
 from plone.dexterity.utils import iterSchemata
 from plone.namedfile.interfaces import INamedField
@@ -710,9 +714,6 @@ class TestHostilePeer(SyncTestCase):
 
     def make_local_objects(self):
         """The objects of this site that no peer may touch (MINE), and a record for the registry import."""
-        from plone import api
-        from plone.app.textfield.value import RichTextValue
-
         for path, portal_type, uid in MINE:
             container_path, _, item_id = path.rpartition("/")
             container = self.portal.unrestrictedTraverse(container_path) if container_path else self.portal
@@ -730,9 +731,6 @@ class TestHostilePeer(SyncTestCase):
     def destination(self, name: str):
         """A destination of its own: a DemoStorage on the test's database, this thread working on it
         as a job's thread would (its own connection, a request, an unrestricted system user)."""
-        from AccessControl.SecurityManagement import getSecurityManager
-        from AccessControl.SecurityManagement import setSecurityManager
-
         transaction.abort()
         manager, site_before, request_before = getSecurityManager(), getSite(), getRequest()
         db = zodb.stackDemoStorage(self.layer["zodbDB"], name=f"hostile-{name}")
