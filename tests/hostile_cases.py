@@ -12,6 +12,15 @@ when the client's page size is smaller than the model (9 catalogued objects incl
 site root in the default model: use product-config ``listing-page-size`` 3, or
 ``PeerModel.default(extra_documents=...)``).
 
+Which reader sees a case: a peer with the add-on (the default) is listed through
+``@sync-list`` and read through ``@sync-read``; a stock peer (``serves_sync_read=False``)
+through ``@search`` (listing, positions, ``fullobjects``) and ``@sharing``. So a case that
+replaces answers of the ``@search`` listing or positions is served by a stock peer (``add``
+sets that); a case that changes the model (catalog summaries, added objects) shows in both
+listings. A UID lookup is made only for a synced object that the listing leaves out: every
+case at the ``lookup`` endpoint has the listings leave out folder/page (``unlisted``), which
+the lookup still finds -- such cases need a destination that holds the good peer's copies.
+
 Paths used below: ``folder``, ``folder/page`` (Document with rich text), ``folder/file``
 (File, 200 KiB blob), ``folder/sub``, ``folder/sub/index`` (default page), ``image``
 (Image), ``link`` (Link), ``about`` (private Document with relatedItems).
@@ -94,8 +103,20 @@ Prepare = Callable[[PeerModel, Locals], None]
 _catalogue: list[Case] = []
 
 
+# Endpoints only a stock reader asks (an add-on peer is listed through @sync-list): a case that
+# replaces their answers is served by a stock peer.
+STOCK_LISTING_ENDPOINTS = frozenset({"listing", "positions"})
+
+
 def add(name: str, category: str, endpoint: str, expect: str, description: str, **kwargs: Any) -> Case:
     assert category in CATEGORIES, category
+    if endpoint in STOCK_LISTING_ENDPOINTS and kwargs.get("answer") is not None:
+        if kwargs.get("serves_sync_read") is None:
+            kwargs["serves_sync_read"] = False
+    if endpoint == "lookup":
+        # A lookup is made for synced objects the listing leaves out only (see the module's docstring).
+        prepare = kwargs.get("prepare")
+        kwargs["prepare"] = both(unlisted(PAGE), prepare) if prepare is not None else unlisted(PAGE)
     case = Case(name, category, endpoint, expect, description, **kwargs)
     _catalogue.append(case)
     return case
@@ -118,6 +139,34 @@ def on_json(path: str, overrides: dict[Any, Any]) -> Prepare:
 
     def prepare(model: PeerModel, _locals: Locals) -> None:
         model.at(path).json_overrides.update(overrides)
+
+    return prepare
+
+
+def on_list(path: str, overrides: dict[Any, Any]) -> Prepare:
+    """The @sync-list item of the object at ``path`` changed (after its catalog summary's changes)."""
+
+    def prepare(model: PeerModel, _locals: Locals) -> None:
+        model.at(path).list_overrides.update(overrides)
+
+    return prepare
+
+
+def on_stored(path: str, name: str, value: Any) -> Prepare:
+    """Field ``name`` of the object at ``path`` as @sync-read serves it stored (named in "@stored-fields");
+    @search and GET still serve the harmless rendered value."""
+
+    def prepare(model: PeerModel, _locals: Locals) -> None:
+        model.at(path).stored[name] = value
+
+    return prepare
+
+
+def unlisted(path: str) -> Prepare:
+    """The listings (@search, @sync-list) leave out the object at ``path``; UID lookups and reads find it."""
+
+    def prepare(model: PeerModel, _locals: Locals) -> None:
+        model.at(path).listed = False
 
     return prepare
 
@@ -647,6 +696,8 @@ for _key, _expect in [
         _expect,
         f"folder/page's listing item has no {_key}.",
         prepare=on_summary(PAGE, {_key: MISSING}),
+        # Without portal_type, @search's items still have @type: a stock peer (@sync-list has no @type).
+        serves_sync_read=False if _key == "portal_type" else None,
     )
 add(
     "listing-item-no-type-at-all",
@@ -1146,6 +1197,7 @@ add(
 for _endpoint, _target, _make in [
     ("site", "", lambda: {"@id": "{base}", "title": deep_array(10_000)}),
     ("listing", "", None),
+    ("sync_list", "", None),
     ("probe", "", lambda: {"items": deep_array(10_000)}),
     ("sync_read", PAGE, None),
     ("fullobjects", "", None),
@@ -1435,6 +1487,9 @@ for _label, _make, _expect in [
 for _endpoint, _label, _make, _expect in [
     ("listing", "alias", lambda x: x.url.replace(x.origin, x.peer.alias_origin), "no-leak"),
     ("listing", "link-local", lambda x: METADATA_URL, "no-leak"),
+    ("sync_list", "alias", lambda x: x.url.replace(x.origin, x.peer.alias_origin), "no-leak"),
+    ("sync_list", "canary", lambda x: f"{x.peer.canary_origin}/Plone/@sync-list", "no-leak"),
+    ("sync_list", "self-loop", lambda x: x.url, "error"),
     ("site", "canary", lambda x: f"{x.peer.canary_origin}/Plone", "no-leak"),
     ("site", "link-local", lambda x: METADATA_URL, "no-leak"),
     ("sync_read", "alias", lambda x: x.url.replace(x.origin, x.peer.alias_origin), "no-leak"),
@@ -1858,7 +1913,7 @@ add(
         200, [("Content-Type", "application/octet-stream"), ("Content-Encoding", "gzip")], _half_gzip(file_bytes(x))
     ),
 )
-for _endpoint in ("listing", "sync_read", "site", "registry", "users"):
+for _endpoint in ("listing", "sync_list", "sync_read", "site", "registry", "users"):
     add(
         f"{_endpoint.replace('_', '-')}-json-gzip-bomb",
         "compression",
@@ -2235,7 +2290,7 @@ add(
     "registry",
     "ok",
     "A registry page lists a record twice (with two values).",
-    answer=new_items(lambda items, x: items + [dict(items[-1], value="second")]),
+    answer=new_items(lambda items, x: items + [dict(items[-1], value="second")] if items else items),
 )
 
 
@@ -2414,6 +2469,7 @@ add(
 FAILURE: dict[str, str] = {
     "site": "error",
     "listing": "error",
+    "sync_list": "error",
     "positions": "error",
     "default_pages": "error",
     "lookup": "no-delete",
@@ -2458,7 +2514,7 @@ add(
     "The listing answers 503 with Retry-After: 3600.",
     answer=lambda x: Answer(503, [("Retry-After", "3600"), ("Content-Type", "text/html")], b"<h1>maintenance</h1>"),
 )
-for _endpoint in ("site", "listing", "probe", "sync_read", "registry", "users", "groups"):
+for _endpoint in ("site", "listing", "sync_list", "probe", "sync_read", "registry", "users", "groups"):
     add(
         f"not-json-{_endpoint.replace('_', '-')}",
         "http",
@@ -2543,6 +2599,7 @@ def _bytes_of(x: Exchange) -> bytes:
 for _endpoint in (
     "site",
     "listing",
+    "sync_list",
     "positions",
     "probe",
     "sync_read",
@@ -2582,6 +2639,346 @@ for _endpoint in ("listing", "sync_read"):
         f"The {_endpoint} answer sends its status and a few bytes, then falls silent.",
         answer=lambda x: raw_answer(stall(b'{"items": [', 10_000)),
         behaviour="hangs",
+    )
+
+
+# -- @sync-list: the listing of a peer with the add-on -------------------------------------------------------------
+
+
+def _all_listed(x: Exchange) -> list[dict[str, Any]]:
+    """Every @sync-list item of the (prepared) model, in UID order."""
+    return x.model.sync_list(x.base, [("b_size", str(x.model.SYNC_LIST_MAX_PAGE))])["items"]
+
+
+def _page_size(x: Exchange) -> int:
+    try:
+        return max(min(int(x.param("b_size") or 1000), 1000), 1)
+    except ValueError:
+        return 1000
+
+
+def _sync_list_backwards(x: Exchange) -> Answer | None:
+    """Pages after the first go back: they hold the items before the cursor (a complete-looking page)."""
+    cursor = x.param("UID.query")
+    if not cursor:
+        return None
+    before = [item for item in _all_listed(x) if item["UID"] < cursor][-_page_size(x) :]
+    remaining = sum(1 for item in _all_listed(x) if item["UID"] >= cursor)
+    total = len(before) if len(before) < _page_size(x) else remaining
+    return json_answer({"items": before, "items_total": total})
+
+
+def _sync_list_stuck(x: Exchange) -> Answer | None:
+    """Pages after the first hold the cursor's item only, b_size times, and claim a million more: a
+    client that skips the cursor's item asks for the same page again, for ever."""
+    cursor = x.param("UID.query")
+    if not cursor:
+        return None
+    items = x.good_data()["items"]
+    first = items[0] if items else synthetic(x, 0)
+    return json_answer({"items": [first] * _page_size(x), "items_total": 10**6})
+
+
+def _sync_list_endless(x: Exchange) -> Answer:
+    """Full pages of new, increasing UIDs for ever (each honours the cursor and the page size)."""
+    size = _page_size(x)
+    last = x.param("UID.query") or ""
+    start = int(last[4:], 16) if last.startswith("ffff") else 0
+    items = lazy_array(size, lambda i: dict(synthetic(x, start + i), position=start + i, meta="0" * 40))
+    return json_answer({"items": items, "items_total": 10**12})
+
+
+def _sync_list_first_page(x: Exchange) -> Answer | None:
+    if not x.param("UID.query"):
+        return None
+    return json_answer(x.model.sync_list(x.base, [(k, v) for k, v in x.query if not k.startswith("UID.")]))
+
+
+PAGE_TWO = (("UID.query", uid(3)), ("UID.range", "min"))
+
+# Wrong types in the hints of an item (folder/page): key, label, value, expect.
+SYNC_LIST_TYPES: list[tuple[str, str, Any, str]] = [
+    ("UID", "int", 12345, "error"),
+    ("UID", "list", [uid(2)], "error"),
+    ("@id", "int", 42, "error"),
+    ("portal_type", "list", ["Document"], "error"),
+    ("position", "string", "2", "ok"),
+    ("position", "float", 1.5, "ok"),
+    ("position", "null", None, "ok"),
+    ("position", "bool", True, "ok"),
+    ("position", "object", {"index": 0}, "ok"),
+    ("position", "list", [0], "ok"),
+    ("position", "negative", -1, "ok"),
+    ("position", "huge", 10**30, "ok"),
+    ("position", "nan", raw_json(b"NaN"), "error"),  # not JSON: a strict parser refuses the page
+    ("meta", "int", 7, "ok"),
+    ("meta", "list", ["0" * 40], "ok"),
+    ("meta", "object", {"digest": "0" * 40}, "ok"),
+    ("meta", "null", None, "ok"),
+    ("meta", "bool", True, "ok"),
+]
+for _key, _label, _value, _expect in SYNC_LIST_TYPES:
+    add(
+        f"sync-list-{_key.strip('@').lower().replace('_', '')}-{_label}",
+        "types",
+        "sync_list",
+        _expect,
+        f"@sync-list gives folder/page a {_label} {_key}: {_value!r}.",
+        prepare=on_list(PAGE, {_key: _value}),
+    )
+add(
+    "sync-list-items-object",
+    "types",
+    "sync_list",
+    "error",
+    "@sync-list's items is an object, not a list.",
+    answer=edit_data(lambda d, x: d.update(items={"0": d["items"][0]})),
+)
+add(
+    "sync-list-item-string",
+    "types",
+    "sync_list",
+    "error",
+    "One item of @sync-list is a string, not an object.",
+    answer=edit_items(lambda items, x: items.__setitem__(1, uid(1))),
+)
+for _key, _expect in [
+    ("UID", "error"),
+    ("@id", "no-delete"),
+    ("portal_type", "skip"),
+    ("position", "ok"),
+    ("meta", "ok"),
+    ("modified", "ok"),
+    ("review_state", "ok"),
+]:
+    add(
+        f"sync-list-item-no-{_key.strip('@').lower().replace('_', '-')}",
+        "missing-keys",
+        "sync_list",
+        _expect,
+        f"folder/page's @sync-list item has no {_key}.",
+        prepare=on_list(PAGE, {_key: MISSING}),
+    )
+add(
+    "sync-list-items-without-uid",
+    "missing-keys",
+    "sync_list",
+    "error",
+    "No @sync-list item has a UID.",
+    answer=edit_items(_drop_from_items("UID")),
+)
+add(
+    "sync-list-no-items",
+    "missing-keys",
+    "sync_list",
+    "error",
+    "@sync-list answers without items.",
+    answer=edit_data(lambda d, x: d.pop("items")),
+)
+add(
+    "sync-list-no-items-total",
+    "missing-keys",
+    "sync_list",
+    "error",
+    "@sync-list answers without items_total.",
+    answer=edit_data(lambda d, x: d.pop("items_total")),
+)
+add(
+    "sync-list-endless",
+    "batching",
+    "sync_list",
+    "error",
+    "@sync-list never ends: items_total 10**12, each page new increasing UIDs.",
+    answer=_sync_list_endless,
+)
+add(
+    "sync-list-stuck-at-cursor",
+    "batching",
+    "sync_list",
+    "error",
+    "Pages after the first repeat the cursor's item b_size times and claim a million more (a self-loop).",
+    answer=_sync_list_stuck,
+    query=PAGE_TWO,
+)
+add(
+    "sync-list-repeats-first-page",
+    "batching",
+    "sync_list",
+    "error",
+    "Every @sync-list page is the first one (the cursor is ignored).",
+    answer=_sync_list_first_page,
+    query=PAGE_TWO,
+)
+add(
+    "sync-list-goes-backwards",
+    "batching",
+    "sync_list",
+    "error",
+    "Pages after the first hold the items before the cursor.",
+    answer=_sync_list_backwards,
+    query=PAGE_TWO,
+)
+add(
+    "sync-list-reversed",
+    "batching",
+    "sync_list",
+    "error",
+    "@sync-list pages are in descending UID order.",
+    answer=new_items(lambda items, x: list(reversed(items))),
+)
+add(
+    "sync-list-duplicate-uid",
+    "batching",
+    "sync_list",
+    "error",
+    "A @sync-list page holds one item twice.",
+    answer=edit_items(lambda items, x: items.__setitem__(-1, dict(items[-2])) if len(items) > 1 else None),
+)
+add(
+    "sync-list-short-page",
+    "batching",
+    "sync_list",
+    "error",
+    "A @sync-list page holds one item fewer than announced.",
+    answer=edit_items(lambda items, x: items.pop()),
+)
+add(
+    "sync-list-oversized-page",
+    "batching",
+    "sync_list",
+    "error",
+    "Every @sync-list page holds every item, whatever b_size says.",
+    answer=lambda x: json_answer(
+        {"items": [i for i in _all_listed(x) if i["UID"] >= (x.param("UID.query") or "")], "items_total": 10**6}
+    ),
+)
+for _label, _change in [
+    ("more", lambda d: d["items_total"] + 1),
+    ("fewer", lambda d: d["items_total"] - 1),
+    ("huge", lambda d: 10**12),
+    ("negative", lambda d: -5),
+    ("zero", lambda d: 0),
+    ("float", lambda d: float(d["items_total"])),
+    ("string", lambda d: str(d["items_total"])),
+    ("bool", lambda d: True),
+    ("null", lambda d: None),
+    ("nan", lambda d: raw_json(b"NaN")),
+]:
+    add(
+        f"sync-list-items-total-{_label}",
+        "batching",
+        "sync_list",
+        "error",
+        f"@sync-list's items_total lies ({_label}).",
+        answer=edit_data(lambda d, x, _change=_change: d.update(items_total=_change(d))),
+    )
+add(
+    "sync-list-omits-page",
+    "batching",
+    "sync_list",
+    "no-delete",
+    "@sync-list (consistently with its items_total) leaves out folder/page, which the peer still has.",
+    prepare=unlisted(PAGE),
+)
+add(
+    "sync-list-meta-10mb",
+    "sizes",
+    "sync_list",
+    "error",
+    "folder/page's @sync-list meta is 10 MB (it would be kept in the sync's state).",
+    prepare=on_list(PAGE, {"meta": huge_string(10 * MB, b"a")}),
+)
+add(
+    "sync-list-page-200k-items",
+    "sizes",
+    "sync_list",
+    "error",
+    "A @sync-list page holds 200,000 items whatever b_size says.",
+    answer=lambda x: json_answer(
+        {"items": lazy_array(200_000, lambda i: dict(synthetic(x, i), position=i, meta="")), "items_total": 200_000}
+    ),
+)
+for _label, _url in [
+    ("javascript", SCRIPT_URLS["javascript"]),
+    ("off-origin", f"{LINK_LOCAL}/Plone/folder/page"),
+    ("alias", "{alias}/Plone/folder/page"),
+]:
+    add(
+        f"sync-list-id-{_label}",
+        "urls",
+        "sync_list",
+        "no-delete",
+        f"folder/page's @sync-list @id is {_url!r}.",
+        prepare=on_list(PAGE, {"@id": _url}),
+    )
+
+
+# -- @stored-fields: what @sync-read serves as stored ----------------------------------------------------------------
+
+for _label, _value, _expect, _category in [
+    ("string", "text", "skip", "types"),
+    ("object", {"text": True}, "skip", "types"),
+    ("int", 7, "skip", "types"),
+    ("ints", [1, 2], "skip", "types"),
+    ("nested", [["text"]], "skip", "types"),
+    ("null", None, "ok", "missing-keys"),
+    ("missing", MISSING, "ok", "missing-keys"),
+    ("not-stored-kinds", ["title", "description", "subjects", "creators", "text"], "ok", "types"),
+    ("unknown-names", ["text", "no_such_field", "__class__", "../../acl_users", "@components", ""], "ok", "ids/paths"),
+]:
+    add(
+        f"stored-fields-{_label}",
+        _category,
+        "sync_read",
+        _expect,
+        f"folder/page's @stored-fields is {_value!r}.",
+        prepare=on_json(PAGE, {"@stored-fields": _value}),
+        target=PAGE,
+    )
+add(
+    "stored-fields-remote-url-on-document",
+    "ids/paths",
+    "sync_read",
+    "ok",
+    "folder/page (a Document) names remoteUrl stored, with a javascript: value (a field it does not have).",
+    prepare=on_json(PAGE, {"@stored-fields": ["text", "remoteUrl"], "remoteUrl": SCRIPT_URLS["javascript"]}),
+    target=PAGE,
+)
+
+
+def _stored_text(html: str) -> dict[str, Any]:
+    return {"content-type": "text/html", "data": html, "encoding": "utf-8"}
+
+
+for _label, _html in [
+    (
+        "href-javascript",
+        f'<p><a href="javascript:alert(document.domain)">x</a> <a href="resolveuid/{uid(3)}">y</a></p>',
+    ),
+    ("href-javascript-entities", '<p><a href="&#106;avascript&#58;alert(1)">x</a></p>'),
+    ("href-javascript-tab", '<p><a href="java\tscript:alert(1)">x</a></p>'),
+    ("script-tag", f"<p>stored</p>{EVIL_JS}"),
+    ("iframe-data", f'<p><iframe src="{SCRIPT_URLS["data"]}"></iframe></p>'),
+    ("svg-onload", '<p><svg onload="alert(1)"></svg></p>'),
+]:
+    add(
+        f"stored-text-{_label}",
+        "urls",
+        "sync_read",
+        "sanitized",
+        f"folder/page's rich text as stored (rendered: harmless): {_html!r}.",
+        prepare=on_stored(PAGE, "text", _stored_text(_html)),
+        target=PAGE,
+    )
+for _scheme in ("javascript", "data", "vbscript"):
+    add(
+        f"stored-remote-url-{_scheme}",
+        "urls",
+        "sync_read",
+        "sanitized",
+        f"The Link's raw remoteUrl is {SCRIPT_URLS[_scheme]!r} (rendered: harmless).",
+        prepare=on_stored(LINK, "remoteUrl", SCRIPT_URLS[_scheme]),
+        target=LINK,
     )
 
 

@@ -1,16 +1,20 @@
 """A real HTTP server that plays a Plone 6 peer: a good one, or a compromised/faulty one.
 
-It answers what the sync client (``senaite_style_sync.peers.client``, ``engine.registry``,
-``engine.principals``) asks of a peer, in plone.restapi's shapes: the site, ``@search``
-(keyset listing in UID order, offset pages by position, default pages, UID lookups,
-``fullobjects``), ``@sync-read`` (probe and reads), ``@sharing``, blob downloads,
-``@registry``, ``@users``, ``@groups``. An in-memory model (``PeerModel``) holds the
-good peer's content; one crafted case of ``tests.hostile_cases`` (``CASES``) at a time
-changes that model and/or the answers::
+It answers what the sync client (``senaite_style_sync.peer`` -- ``PeerHTTP``, ``StockReader``,
+``AddonReader`` -- and ``senaite_style_sync.importers``) asks of a peer, in plone.restapi's
+shapes: the site, ``@search`` (keyset listing in UID order, offset pages by position, default
+pages, UID lookups, ``fullobjects``), and, as a peer with the add-on installed, ``@sync-list``
+(the add-on's keyset listing: each item with its ``position`` in its folder and a ``meta``
+digest) and ``@sync-read`` (probe and reads: objects with review history, ``@sharing`` and
+``@stored-fields``, the names of the fields served as stored -- rich text with its
+``resolveuid`` links, a Link's raw URL); ``@sharing``, blob downloads, ``@registry``,
+``@users``, ``@groups``. An in-memory model (``PeerModel``) holds the good peer's content;
+one crafted case of ``tests.hostile_cases`` (``CASES``) at a time changes that model and/or
+the answers::
 
     with HostilePeer() as peer:                       # peer.url == "http://127.0.0.1:<port>/Plone"
         peer.locals = Locals(uids=(local_uid,))       # what the destination already has
-        peer.case = "listing-endless"                 # None: the good peer
+        peer.case = "sync-list-endless"               # None: the good peer
         ...                                           # point the sync client at peer.url
         peer.requests                                 # every request, with Authorization presence
 
@@ -82,6 +86,7 @@ HANG = math.inf  # a delay or pause "as long as the peer's hang_seconds" (interr
 ENDPOINTS = (
     "site",  # GET <site>
     "listing",  # @search keyset pages in UID order (listing, not default pages)
+    "sync_list",  # @sync-list keyset pages in UID order, with position and meta (a peer with the add-on)
     "positions",  # @search offset pages sorted on getObjPositionInParent
     "default_pages",  # @search?is_default_page=true keyset pages
     "lookup",  # @search?UID=..&UID=.. (which listed-before objects still exist)
@@ -455,6 +460,9 @@ class Content:
     creators: list[str] = field(default_factory=lambda: ["editor1"])
     subjects: list[str] = field(default_factory=list)
     fields: dict[str, Any] = field(default_factory=dict)  # schema values as serialized (text, remoteUrl...)
+    # Fields as stored, served instead by @sync-read (and named in its "@stored-fields"): rich text
+    # with its resolveuid links, a Link's raw URL. Other endpoints serve ``fields`` (rendered).
+    stored: dict[str, Any] = field(default_factory=dict)
     blobs: dict[str, BlobData] = field(default_factory=dict)
     related: list[str] = field(default_factory=list)  # relatedItems: paths of targets
     history: list[dict[str, Any]] | None = None  # None: made from review_state
@@ -462,8 +470,10 @@ class Content:
     inherit: bool = True
     default_page: bool = False  # is_default_page
     layout: str | None = None
+    listed: bool = True  # False: keyset listings (@search, @sync-list) leave it out; UID lookups and reads find it
     # Keys replaced in what the peer serves (MISSING removes; a tuple key is a path into nested dicts):
-    summary_overrides: dict[Any, Any] = field(default_factory=dict)  # catalog summaries (@search items)
+    summary_overrides: dict[Any, Any] = field(default_factory=dict)  # catalog summaries (@search, @sync-list items)
+    list_overrides: dict[Any, Any] = field(default_factory=dict)  # @sync-list items only (after summary_overrides)
     json_overrides: dict[Any, Any] = field(default_factory=dict)  # full JSON (@sync-read, fullobjects, GET)
     sharing_overrides: dict[Any, Any] = field(default_factory=dict)  # @sharing and @sync-read's "@sharing"
 
@@ -651,6 +661,14 @@ class PeerModel:
                     "changeNote": "",
                     "table_of_contents": None,
                 },
+                stored={
+                    "text": {
+                        "content-type": "text/html",
+                        "data": f'<p>See <a href="resolveuid/{uid(3)}">the file</a> and '
+                        f'<img src="resolveuid/{uid(6)}/@@images/image/thumb" /></p>',
+                        "encoding": "utf-8",
+                    }
+                },
                 related=["link"],
             ),
             Content(
@@ -671,6 +689,7 @@ class PeerModel:
                 position=0,
                 default_page=True,
                 fields={"text": {"content-type": "text/html", "data": "<p>Index</p>", "encoding": "utf-8"}},
+                stored={"text": {"content-type": "text/html", "data": "<p>Index</p>", "encoding": "utf-8"}},
             ),
             Content(
                 uid(6),
@@ -681,7 +700,15 @@ class PeerModel:
                 position=1,
                 blobs={"image": BlobData(PNG, "dot.png", "image/png", 1, 1)},
             ),
-            Content(uid(7), "link", "Link", "A link", position=2, fields={"remoteUrl": "https://plone.org"}),
+            Content(
+                uid(7),
+                "link",
+                "Link",
+                "A link",
+                position=2,
+                fields={"remoteUrl": "https://plone.org"},
+                stored={"remoteUrl": "https://plone.org"},
+            ),
             Content(uid(8), "about", "Document", "About", review_state="private", position=3, related=["folder/page"]),
         ]
         if extra_documents:
@@ -830,12 +857,20 @@ class PeerModel:
         return data
 
     def full(
-        self, item: Content, base: str, *, workflow: str | None = None, items: bool = False, sharing: bool = False
+        self,
+        item: Content,
+        base: str,
+        *,
+        workflow: str | None = None,
+        items: bool = False,
+        sharing: bool = False,
+        stored: bool = False,
     ) -> dict[str, Any]:
         """The object's JSON as plone.restapi serializes it (``include_items=False`` unless ``items``).
 
         ``workflow``: "expand" (as ``expand=workflow``), "history" (as @sync-read), None.
         ``sharing``: add "@sharing" as @sync-read does.
+        ``stored``: the fields of ``Content.stored`` as stored, named in "@stored-fields" (as @sync-read).
         """
         url = self.url_of(item, base)
         parent = self.find(item.parent_path) if item.path else None
@@ -875,6 +910,10 @@ class PeerModel:
             data[name] = fill(copy.deepcopy(value), self.placeholders | {"base": base})
         for name, blob in item.blobs.items():
             data[name] = self.blob_json(item, name, blob, base)
+        if stored:
+            for name, value in item.stored.items():
+                data[name] = fill(copy.deepcopy(value), self.placeholders | {"base": base})
+            data["@stored-fields"] = sorted(item.stored)
         if item.portal_type == "Plone Site":
             data["parent"] = {}
         if workflow == "expand":
@@ -935,6 +974,8 @@ class PeerModel:
 
     def search(self, base: str, query: list[tuple[str, str]]) -> dict[str, Any]:
         rows = self.catalogued()
+        if not _params(query, "UID"):
+            rows = [row for row in rows if row.listed]  # lookups by UID find what listings leave out
         if _param(query, "UID.query") is not None:
             bound = _param(query, "UID.query") or ""
             kind = _param(query, "UID.range", "min")
@@ -982,11 +1023,55 @@ class PeerModel:
             result["batching"] = links
         return result
 
+    # -- @sync-list ----------------------------------------------------------------------------
+
+    SYNC_LIST_MAX_PAGE = 1000  # senaite_style_sync.peer.wire.SYNC_LIST_MAX_PAGE
+
+    def meta(self, item: Content) -> str:
+        """A stable hex digest of what changes without re-dating the object (as the add-on's ``meta``):
+        its local roles and their inheritance, its layout, whether it is a default page; what a case
+        changes of its @sharing or layout changes it too."""
+        state = {
+            "local_roles": sorted((principal, sorted(roles)) for principal, roles in item.local_roles.items()),
+            "inherit": item.inherit,
+            "layout": item.layout or "",
+            "default_page": item.default_page,
+            "sharing": repr(sorted(item.sharing_overrides.items(), key=repr)),
+            "json_layout": repr(item.json_overrides.get("layout")),
+        }
+        return hashlib.sha1(json.dumps(state, sort_keys=True).encode()).hexdigest()
+
+    def sync_list_item(self, item: Content, base: str) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "@id": self.url_of(item, base),
+            "UID": item.uid,
+            "portal_type": item.portal_type,
+            "modified": item.modified,
+            "review_state": item.review_state or "",
+            "position": item.position,
+            "meta": self.meta(item),
+        }
+        apply_overrides(data, item.summary_overrides, self.placeholders)
+        return apply_overrides(data, item.list_overrides, self.placeholders)
+
+    def sync_list(self, base: str, query: list[tuple[str, str]]) -> dict[str, Any]:
+        """@sync-list: keyset pages in UID order, ``b_size`` (at most 1000) items from ``UID.query``
+        on (``UID.range=min``: the cursor itself included), as senaite_style_sync.server.sync_list."""
+        rows = sorted((row for row in self.catalogued() if row.listed), key=lambda row: row.uid)
+        bound = _param(query, "UID.query")
+        if bound:
+            if _param(query, "UID.range", "min") == "max":
+                rows = [row for row in rows if row.uid <= bound]
+            else:
+                rows = [row for row in rows if row.uid >= bound]
+        size = max(min(_int(_param(query, "b_size"), self.SYNC_LIST_MAX_PAGE), self.SYNC_LIST_MAX_PAGE), 1)
+        return {"items": [self.sync_list_item(row, base) for row in rows[:size]], "items_total": len(rows)}
+
     # -- registry, users, groups -------------------------------------------------------------
 
     def registry_listing(self, base: str, query: list[tuple[str, str]]) -> dict[str, Any]:
         prefix = _param(query, "q") or ""
-        names = sorted(name for name in self.registry if name.startswith(prefix))
+        names = [name for name in self.sorted_registry() if name.startswith(prefix)]
         b_start = max(_int(_param(query, "b_start"), 0), 0)
         b_size = _int(_param(query, "b_size"), 25)
         actual = f"{base}/@registry"
@@ -996,6 +1081,15 @@ class PeerModel:
             result["batching"] = links
         result["items"] = [self.record_json(name) for name in names[b_start : b_start + b_size]]
         return result
+
+    def sorted_registry(self) -> list[str]:
+        """The registry's names in order (kept for the model's registry: cases with 100,000 records
+        are paged through without sorting them again for every page)."""
+        key = (id(self.registry), len(self.registry))  # a copied model has a registry of its own
+        cached = self.__dict__.get("_sorted_registry")
+        if cached is None or cached[0] != key:
+            cached = self.__dict__["_sorted_registry"] = (key, sorted(self.registry))
+        return cached[1]
 
     def record_json(self, name: str) -> dict[str, Any]:
         record = self.registry[name]
@@ -1066,11 +1160,15 @@ class PeerModel:
             wanted = _params(query, "UID")
             return {
                 "items": [
-                    self.full(item, base, workflow="history", sharing=True)
+                    self.full(item, base, workflow="history", sharing=True, stored=True)
                     for item in self.contents.values()
                     if item.uid in wanted
                 ]
             }
+        if endpoint == "sync_list":
+            if not self.serves_sync_read:
+                raise NotFound(f"{base}/@sync-list")
+            return self.sync_list(base, query)
         if endpoint in ("object", "sharing"):
             item = self.find(x.target)
             if item is None:
@@ -1160,6 +1258,8 @@ def classify(path: str, query: list[tuple[str, str]], site_id: str = SITE_ID) ->
         return Route("listing")
     if head == "@sync-read":
         return Route("sync_read" if "UID" in names else "probe")
+    if head == "@sync-list":
+        return Route("sync_list")
     if head == "@registry":
         return Route("registry_record", name="/".join(rest)) if rest else Route("registry")
     if head == "@users":
@@ -1541,6 +1641,8 @@ class HostilePeer:
             return self.url, []
         if endpoint == "listing":
             return f"{self.url}/@search", listing + [("sort_on", "UID"), ("b_size", "1000")]
+        if endpoint == "sync_list":
+            return f"{self.url}/@sync-list", [("sort_on", "UID"), ("b_size", "1000")]
         if endpoint == "positions":
             return f"{self.url}/@search", [
                 ("sort_on", "getObjPositionInParent"),

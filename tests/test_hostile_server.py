@@ -131,6 +131,60 @@ class TestGoodPeer(PeerTestCase):
         self.assertIn("b_start=4", page["batching"]["next"])
         self.assertNotIn("sort_on", page["@id"])  # the canonical URL drops batching and sorting
 
+    def sync_list_pages(self, size):
+        """Page @sync-list the way AddonReader does (senaite_style_sync.peer.listing.pages_by_uid)."""
+        url = f"{self.peer.url}/@sync-list"
+        last, seen, pages = "", [], 0
+        while True:
+            query = [("sort_on", "UID"), ("b_size", size)]
+            if last:
+                query += [("UID.query", last), ("UID.range", "min")]
+            page = self.json(url, query)
+            pages += 1
+            self.assertEqual(set(page), {"items", "items_total"})
+            self.assertEqual(len(page["items"]), min(size, page["items_total"]))
+            seen += [item for item in page["items"] if item["UID"] != last]
+            if len(page["items"]) == page["items_total"]:
+                return seen, pages
+            last = page["items"][-1]["UID"]
+
+    def test_sync_list_keyset_pages(self):
+        items, pages = self.sync_list_pages(3)
+        model = self.peer.model
+        self.assertEqual([item["UID"] for item in items], sorted(item.uid for item in model.catalogued()))
+        self.assertGreater(pages, 4)
+        for item in items:
+            self.assertEqual(set(item), {"@id", "UID", "portal_type", "modified", "review_state", "position", "meta"})
+            self.assertRegex(item["meta"], r"^[0-9a-f]{40}$")
+        by_uid = {item["UID"]: item for item in items}
+        page, file, sub = (by_uid[model.at(path).uid] for path in ("folder/page", "folder/file", "folder/sub"))
+        self.assertEqual(page["@id"], f"{self.peer.url}/folder/page")
+        self.assertEqual((page["portal_type"], page["review_state"], page["position"]), ("Document", "published", 0))
+        self.assertEqual((file["review_state"], file["position"]), ("", 1))  # no workflow: "", as the add-on
+        self.assertEqual(sub["position"], 2)
+        self.assertEqual(by_uid[SITE_UID]["@id"], self.peer.url)
+        self.assertNotEqual(by_uid[uid(1)]["meta"], by_uid[uid(4)]["meta"])  # local roles, inheritance differ
+        again, _pages = self.sync_list_pages(1000)
+        self.assertEqual(again, items)  # meta is stable
+
+    def test_sync_list_honours_the_cursor_and_the_page_size(self):
+        url = f"{self.peer.url}/@sync-list"
+        page = self.json(url, [("sort_on", "UID"), ("b_size", 2), ("UID.query", uid(3)), ("UID.range", "min")])
+        self.assertEqual([item["UID"] for item in page["items"]], [uid(3), uid(4)])  # "min": the cursor included
+        self.assertEqual(page["items_total"], len([c for c in self.peer.model.catalogued() if c.uid >= uid(3)]))
+        self.assertEqual(len(self.json(url, [("b_size", 5000)])["items"]), len(self.peer.model.catalogued()))
+        self.assertEqual(len(self.json(url, [("b_size", 0)])["items"]), 1)
+
+    def test_a_stock_peer_has_no_sync_list(self):
+        self.peer.good_model.serves_sync_read = False
+        try:
+            self.peer.case = None
+            self.assertEqual(self.get(f"{self.peer.url}/@sync-list").status_code, 404)
+            self.assertEqual(self.get(f"{self.peer.url}/@sync-read").status_code, 404)
+        finally:
+            self.peer.good_model.serves_sync_read = True
+            self.peer.case = None
+
     def test_positions(self):
         params = [("sort_on", "getObjPositionInParent"), ("sort_on", "UID"), ("metadata_fields", "UID")]
         ranks, start = {}, 0
@@ -169,7 +223,11 @@ class TestGoodPeer(PeerTestCase):
         self.assertEqual(page["@id"], f"{self.peer.url}/folder/page")
         self.assertEqual(page["@type"], "Document")
         self.assertEqual(page["text"]["content-type"], "text/html")
-        self.assertIn(f'href="{self.peer.url}/folder/file"', page["text"]["data"])
+        # Rich text as stored, with resolveuid links, named in @stored-fields (as the add-on serves it).
+        self.assertEqual(page["@stored-fields"], ["text"])
+        self.assertIn(f'<a href="resolveuid/{uid(3)}">the file</a>', page["text"]["data"])
+        self.assertNotIn(self.peer.url, page["text"]["data"])
+        self.assertEqual(items[uid(1)]["@stored-fields"], [])
         self.assertEqual(page["parent"]["@id"], f"{self.peer.url}/folder")
         self.assertEqual(page["relatedItems"][0]["@id"], f"{self.peer.url}/link")
         workflow = page["@components"]["workflow"]
@@ -192,6 +250,8 @@ class TestGoodPeer(PeerTestCase):
         workflow = items[uid(2)]["@components"]["workflow"]
         self.assertEqual(set(workflow), {"@id", "history", "state", "transitions"})
         self.assertNotIn("@sharing", items[uid(2)])
+        self.assertNotIn("@stored-fields", items[uid(2)])  # stock plone.restapi renders rich text
+        self.assertIn(f'href="{self.peer.url}/folder/file"', items[uid(2)]["text"]["data"])
         sharing = self.json(f"{self.peer.url}/folder/sub/@sharing")
         self.assertFalse(sharing["inherit"])
         self.assertEqual(
@@ -425,8 +485,32 @@ class TestCatalogue(unittest.TestCase):
             "http-302-download",
             "http-404-sync-read",
             "http-500-listing",
+            "sync-list-position-string",
+            "sync-list-meta-list",
+            "sync-list-item-no-uid",
+            "sync-list-endless",
+            "sync-list-stuck-at-cursor",
+            "sync-list-goes-backwards",
+            "sync-list-items-total-more",
+            "sync-list-items-total-fewer",
+            "stored-fields-string",
+            "stored-fields-unknown-names",
+            "stored-text-href-javascript",
+            "stored-text-script-tag",
+            "stored-remote-url-javascript",
         ]:
             self.assertIn(name, CASES)
+
+    def test_search_listing_cases_are_served_by_a_stock_peer(self):
+        from tests.hostile_peer import CASES
+
+        for case in CASES.values():
+            if case.endpoint in ("listing", "positions") and case.answer is not None:
+                self.assertIs(case.serves_sync_read, False, case.name)
+            if case.endpoint == "lookup":
+                peer = HostilePeer()
+                peer.set_case(case)
+                self.assertFalse(peer.model.at("folder/page").listed, case.name)
 
     def test_every_case_prepares_with_or_without_locals(self):
         from tests.hostile_peer import CASES
@@ -474,6 +558,48 @@ class TestCasesMeanWhatTheySay(PeerTestCase):
         self.assertEqual(page["items"][0]["UID"], SITE_UID)  # asked from uid(3) on, answered from the start
         page = self.answer("listing-endless")
         self.assertEqual((len(page["items"]), page["items_total"]), (1000, 10**12))
+
+    def test_sync_list_mutations(self):
+        page = self.answer("sync-list-position-string")
+        self.assertEqual(page["items"][2]["position"], "2")  # folder/page, after root and folder
+        self.assertEqual(page["items"][2]["UID"], uid(2))
+        self.assertNotIn("UID", self.answer("sync-list-item-no-uid")["items"][2])
+        self.assertEqual(self.answer("sync-list-item-no-id")["items"][2].get("@id"), None)
+        page = self.answer("sync-list-stuck-at-cursor")  # asked from uid(3) on
+        self.assertEqual({item["UID"] for item in page["items"]}, {uid(3)})
+        self.assertEqual(page["items_total"], 10**6)
+        page = self.answer("sync-list-goes-backwards")
+        self.assertTrue(all(item["UID"] < uid(3) for item in page["items"]))
+        self.assertEqual(len(page["items"]), page["items_total"])  # looks complete
+        page = self.answer("sync-list-endless")
+        self.assertEqual((len(page["items"]), page["items_total"]), (1000, 10**12))
+        total = len(self.peer.model.catalogued())
+        self.assertEqual(self.answer("sync-list-items-total-more")["items_total"], total + 1)
+        self.assertEqual(self.answer("sync-list-items-total-fewer")["items_total"], total - 1)
+        self.assertNotIn(uid(2), [item["UID"] for item in self.answer("sync-list-omits-page")["items"]])
+
+    def test_stored_field_mutations(self):
+        self.assertEqual(self.answer("stored-fields-string")["items"][0]["@stored-fields"], "text")
+        self.assertNotIn("@stored-fields", self.answer("stored-fields-missing")["items"][0])
+        item = self.answer("stored-text-script-tag")["items"][0]
+        self.assertIn("<script>", item["text"]["data"])
+        self.assertEqual(item["@stored-fields"], ["text"])
+        rendered = self.get(
+            f"{self.peer.url}/@search", [("fullobjects", "1"), ("UID", uid(2)), ("expand", "workflow")]
+        ).json()
+        self.assertNotIn("<script>", rendered["items"][0]["text"]["data"])  # only the stored form is hostile
+        self.assertEqual(
+            self.answer("stored-remote-url-javascript")["items"][0]["remoteUrl"], "javascript:alert(document.domain)"
+        )
+
+    def test_lookup_cases_leave_the_page_out_of_the_listings(self):
+        self.peer.case = "lookup-no-items"
+        listed = self.get(f"{self.peer.url}/@search", LISTING_FIELDS + [("sort_on", "UID"), ("b_size", 100)]).json()
+        self.assertNotIn(uid(2), [item["UID"] for item in listed["items"]])
+        self.assertNotIn(uid(2), [item["UID"] for item in self.get(f"{self.peer.url}/@sync-list").json()["items"]])
+        found = self.get(f"{self.peer.url}/@search", [("UID", uid(2))] + LISTING_FIELDS).json()
+        self.assertNotIn("items", found)  # the case: the lookup answers without items
+        self.peer.case = None
 
     def test_object_mutations(self):
         item = self.answer("object-file-file-download-int")["items"][0]
