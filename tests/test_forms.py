@@ -30,9 +30,8 @@ class FormTestCase(InProcessBrowser, unittest.TestCase):
 
     def fill(self, **values):
         for name, value in values.items():
-            control = self.browser.getControl(
-                name=f"form.widgets.{name}" + (":list" if isinstance(value, list) else "")
-            )
+            # The type rules are Plone's filterable selects (pat-select2), named without ":list".
+            control = self.browser.getControl(name=f"form.widgets.{name}")
             control.value = value
 
     def add_remote(self, name="lab1"):

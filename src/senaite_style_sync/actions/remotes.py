@@ -6,6 +6,8 @@ from plone import api
 from zope.component import getUtility
 from zope.schema.interfaces import IVocabularyFactory
 
+from senaite_style_sync import _
+from senaite_style_sync.actions.jobs import step_title
 from senaite_style_sync.jobs.runner import active_job
 from senaite_style_sync.model.remote import Remote
 from senaite_style_sync.model.schema import TYPES_VOCABULARY
@@ -74,7 +76,12 @@ def delete_remote(site, name: str) -> None:
     remote = storage.get(name)
     running = active_job(site, remote)
     if running is not None:
-        raise RemoteBusy(f"A {running.step} job of '{name}' is running; delete the remote when it has ended.")
+        raise RemoteBusy(
+            _(
+                "A ${step} job of '${remote}' is running; delete the remote when it has ended.",
+                mapping={"step": step_title(running.step), "remote": name},
+            )
+        )
     local = LocalSite(site)
     for synced in remote.state.synced.values():
         obj = local.by_uid(synced.local_uid)

@@ -1,18 +1,26 @@
-"""Add New Remote and Edit Remote forms (z3c.form, CSRF-protected)."""
+"""Add New Remote and Edit Remote forms (z3c.form, CSRF-protected): the connection first, the rest folded."""
 
+import json
 from typing import Any
 
 from plone import api
-from plone.z3cform.layout import wrap_form
+from plone.app.z3cform.widgets.select import Select2Widget
+from plone.z3cform.fieldsets.group import GroupFactory
+from plone.z3cform.layout import FormWrapper
+from Products.Five.browser.pagetemplatefile import ViewPageTemplateFile
 from z3c.form import button
 from z3c.form import field
 from z3c.form import form
-from z3c.form.browser.select import SelectFieldWidget
+from z3c.form import group
 from z3c.form.interfaces import DISPLAY_MODE
 from z3c.form.interfaces import IErrorViewSnippet
+from z3c.form.widget import FieldWidget
 from zope.component import getMultiAdapter
+from zope.i18n import translate
 from zope.interface import Invalid
 
+from senaite_style_sync import _
+from senaite_style_sync.actions.messages import message
 from senaite_style_sync.actions.remotes import InvalidRemote
 from senaite_style_sync.actions.remotes import create_remote
 from senaite_style_sync.actions.remotes import edit_remote
@@ -28,20 +36,66 @@ from senaite_style_sync.model.validation import url_error
 from senaite_style_sync.peer.probe import check_connection
 
 
-def remote_fields(name_mode: str | None = None) -> field.Fields:
-    """The Remote's form fields: type rules as multi-selects of installed types."""
-    fields = field.Fields(IRemote)
+CONNECTION_FIELDS = ("name", "url", "username", "password", "certificate_path")
+# The folded fieldsets after the connection: (id, label, fields).
+FIELDSETS = (
+    (
+        "import-options",
+        _("Import options"),
+        ("import_settings", "import_registry", "registry_prefixes", "import_users", "allow_manager_role"),
+    ),
+    ("prefixes", _("Prefixes"), ("remote_prefix", "local_prefix")),
+    ("content-types", _("Content types"), TYPE_RULE_FIELDS),
+    (
+        "auto-sync",
+        _("Auto-Sync and conflicts"),
+        ("conflict_policy", "max_delete_percent", "auto_sync", "auto_sync_interval"),
+    ),
+)
+# Asked for by the form's script: Test connection answers with JSON instead of the page.
+JSON_REPLY = ("reply", "json")
+
+
+class TypeRuleWidget(Select2Widget):
+    """Plone's filterable select (pat-select2) for a list of content types, shown by title."""
+
+    def get_pattern_options(self) -> dict[str, Any]:
+        options = super().get_pattern_options()
+        options["orderable"] = False  # stored sorted: the order means nothing
+        options["placeholder"] = translate(_("Type to filter the content types…"), context=self.request)
+        return options
+
+
+def TypeRuleFieldWidget(field, request) -> FieldWidget:
+    widget = FieldWidget(field, TypeRuleWidget(request))
+    widget.multiple = "multiple"
+    return widget
+
+
+def remote_fields(names: tuple[str, ...], name_mode: str | None = None) -> field.Fields:
+    """Some of the Remote's form fields: type rules as filterable selects of installed types."""
+    fields = field.Fields(IRemote).select(*names)
     for name in TYPE_RULE_FIELDS:
-        fields[name].widgetFactory = SelectFieldWidget
-    if name_mode:
+        if name in fields:
+            fields[name].widgetFactory = TypeRuleFieldWidget
+    if name_mode and "name" in fields:
         fields["name"].mode = name_mode
     return fields
 
 
-class RemoteForm(form.Form):
+def fieldsets() -> list[GroupFactory]:
+    return [GroupFactory(name, remote_fields(names), label=label) for name, label, names in FIELDSETS]
+
+
+class RemoteForm(group.GroupForm, form.Form):
     """Shared parts of the add and edit forms; subclasses say how data is saved."""
 
+    template = ViewPageTemplateFile("templates/remote_form.pt")
     enableCSRFProtection = True
+    enable_form_tabbing = False  # the template folds the fieldsets itself
+    groups = fieldsets()
+    # The outcome of Test connection: {"ok", "code", "message", "errors"}; None before one.
+    connection: dict[str, Any] | None = None
 
     def remote(self) -> Remote | None:
         """The remote being edited (None when adding)."""
@@ -50,26 +104,33 @@ class RemoteForm(form.Form):
     def save(self, data: dict[str, Any]) -> Remote:
         raise NotImplementedError
 
-    def updateWidgets(self) -> None:
-        super().updateWidgets()
-        for name in TYPE_RULE_FIELDS:
-            self.widgets[name].multiple = "multiple"
-            self.widgets[name].size = 8
-            self.widgets[name].addClass("form-select")
-        # A password typed or stored is never sent back to the browser.
-        self.widgets["password"].value = ""
+    def all_widgets(self) -> dict[str, Any]:
+        """Every widget of the form and its fieldsets, by field name."""
+        widgets = dict(self.widgets.items())
+        for fieldset in self.groups:
+            widgets.update(fieldset.widgets.items())
+        return widgets
+
+    def update(self) -> None:
+        super().update()
+        # A password typed or stored is never sent back to the browser, but the one typed
+        # stays for another Test connection: it is the browser's own.
+        password = self.widgets["password"]
+        if self.connection is None:
+            password.value = ""
 
     def show_errors(self, errors: dict[str, str]) -> None:
         """Attach each message to its field's widget, as z3c.form does for its own errors."""
-        for name, message in errors.items():
-            widget = self.widgets[name]
+        widgets = self.all_widgets()
+        for name, text in errors.items():
+            widget = widgets[name]
             snippet = getMultiAdapter(
-                (Invalid(message), self.request, widget, widget.field, self, self.context),
+                (Invalid(message(text)), self.request, widget, widget.field, self, self.context),
                 IErrorViewSnippet,
             )
             snippet.update()
             widget.error = snippet
-            self.widgets.errors += (snippet,)
+            widget.form.widgets.errors += (snippet,)
         self.status = self.formErrorsMessage
 
     def _save_from_form(self) -> Remote | None:
@@ -83,53 +144,64 @@ class RemoteForm(form.Form):
             self.show_errors(invalid.errors)
             return None
 
-    @button.buttonAndHandler("Save and Fetch", name="save_fetch")
+    def saved(self, remote: Remote) -> None:
+        api.portal.show_message(_("Remote '${name}' saved.", mapping={"name": remote.name}), self.request)
+
+    @button.buttonAndHandler(_("Save and Fetch"), name="save_fetch")
     def handle_save_fetch(self, action) -> None:
         remote = self._save_from_form()
         if remote is not None:
-            api.portal.show_message(f"Remote '{remote.name}' saved.", self.request)
+            self.saved(remote)
             start_from_browser(self.context, self.request, remote, "fetch")
             self.request.response.redirect(sync_page_url())
 
-    @button.buttonAndHandler("Save", name="save")
+    @button.buttonAndHandler(_("Save"), name="save")
     def handle_save(self, action) -> None:
         remote = self._save_from_form()
         if remote is not None:
-            api.portal.show_message(f"Remote '{remote.name}' saved.", self.request)
+            self.saved(remote)
             self.request.response.redirect(sync_page_url())
 
-    @button.buttonAndHandler("Test connection", name="test_connection")
+    @button.buttonAndHandler(_("Test connection"), name="test_connection")
     def handle_test_connection(self, action) -> None:
-        data, _errors = self.extractData()
+        self.connection = self.test_connection()
+        if self.connection["errors"]:
+            self.show_errors(self.connection["errors"])
+
+    def test_connection(self) -> dict[str, Any]:
+        """Check the typed settings without saving them; an empty password uses the stored one."""
+        data, _errors = self.extractData(setErrors=False)
         url = data.get("url") or ""
         problems = {
-            name: message
-            for name, message in (
+            name: text
+            for name, text in (
                 ("url", url_error(url)),
                 ("certificate_path", certificate_error(data.get("certificate_path") or "")),
             )
-            if message
+            if text
         }
         if problems:
-            self.show_errors(problems)
-            return
+            return self.outcome(False, "invalid", _("Correct the marked fields first."), problems)
         stored = self.remote()
         try:
             password = data.get("password") or (stored.password() if stored is not None else "")
         except CredentialError as error:
-            api.portal.show_message(str(error), self.request, type="error")
-            return
+            return self.outcome(False, "credentials", message(str(error)))
         report = check_connection(url, data.get("username") or "", password, data.get("certificate_path") or "")
-        api.portal.show_message(report.message, self.request, type="info" if report.ok else "error")
+        return self.outcome(report.ok, report.code, message(report.message))
 
-    @button.buttonAndHandler("Cancel", name="cancel")
+    def outcome(self, ok: bool, code: str, text: str, errors: dict[str, str] | None = None) -> dict[str, Any]:
+        translated = {name: translate(message(value), context=self.request) for name, value in (errors or {}).items()}
+        return {"ok": ok, "code": code, "message": translate(text, context=self.request), "errors": translated}
+
+    @button.buttonAndHandler(_("Cancel"), name="cancel")
     def handle_cancel(self, action) -> None:
         self.request.response.redirect(sync_page_url())
 
 
 class RemoteAddForm(RemoteForm):
-    label = "Add New Remote"
-    fields = remote_fields()
+    label = _("Add New Remote")
+    fields = remote_fields(CONNECTION_FIELDS)
     ignoreContext = True
 
     def save(self, data: dict[str, Any]) -> Remote:
@@ -137,8 +209,8 @@ class RemoteAddForm(RemoteForm):
 
 
 class RemoteEditForm(RemoteForm):
-    label = "Edit Remote"
-    fields = remote_fields(name_mode=DISPLAY_MODE)
+    label = _("Edit Remote")
+    fields = remote_fields(CONNECTION_FIELDS, name_mode=DISPLAY_MODE)
 
     def update(self) -> None:
         self._remote = requested_remote(self.context, self.request)
@@ -159,5 +231,21 @@ class RemoteEditForm(RemoteForm):
         return self._remote
 
 
-RemoteAddFormView = wrap_form(RemoteAddForm)
-RemoteEditFormView = wrap_form(RemoteEditForm)
+class RemoteFormView(FormWrapper):
+    """The form in Plone's layout; Test connection asked for by the form's script answers with JSON."""
+
+    def __call__(self) -> str:
+        self.update()
+        connection = self.form_instance.connection
+        if self.request.form.get(JSON_REPLY[0]) == JSON_REPLY[1] and connection is not None:
+            self.request.response.setHeader("Content-Type", "application/json")
+            return json.dumps(connection)
+        return self.render()
+
+
+class RemoteAddFormView(RemoteFormView):
+    form = RemoteAddForm
+
+
+class RemoteEditFormView(RemoteFormView):
+    form = RemoteEditForm
