@@ -6,7 +6,6 @@ from plone.protect import PostOnly
 from Products.Five.browser import BrowserView
 from zExceptions import BadRequest
 
-from senaite_style_sync import _
 from senaite_style_sync.actions.jobs import STEP_TITLES
 from senaite_style_sync.actions.jobs import started_message
 from senaite_style_sync.actions.messages import message
@@ -41,7 +40,7 @@ class RunStepView(BrowserView):
         remote = requested_remote(self.context, self.request)
         step = self.request.form.get("step")
         if step not in STEP_TITLES:
-            raise BadRequest(_("Unknown step ${step}.", mapping={"step": repr(step)}))
+            raise BadRequest(message(f"Unknown step {step!r}."))
         start_from_browser(self.context, self.request, remote, step)
         self.request.response.redirect(sync_page_url())
         return ""
