@@ -33,4 +33,3 @@ def rst_links(app, doctree, docname) -> None:
 def setup(app) -> dict:
     app.connect("doctree-resolved", rst_links)
     return {"parallel_read_safe": True}
-
