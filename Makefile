@@ -4,13 +4,13 @@ PYTHON ?= python3
 VENV := .venv
 TEST_ARGS ?=
 
-.PHONY: start test lint bench system-packages clean
+.PHONY: start test lint i18n docs bench system-packages clean
 
 # Python packages: one pinned resolution (constraints.txt) into a virtualenv.
 $(VENV)/.installed: setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q -c constraints.txt pip setuptools wheel
-	$(VENV)/bin/pip install -q -c constraints.txt -e ".[test]" Plone zc.buildout plone.recipe.zope2instance plone.recipe.zeoserver zc.recipe.testrunner
+	$(VENV)/bin/pip install -q -c constraints.txt -e ".[test,docs]" Plone zc.buildout plone.recipe.zope2instance plone.recipe.zeoserver zc.recipe.testrunner
 	touch $@
 
 # buildout's pins are generated from constraints.txt, the one list of pins.
@@ -37,7 +37,24 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check src tests benchmarks scripts
 	$(VENV)/bin/lint-imports
 
-test: bin/instance system-packages lint
+# Translations (as Plone add-ons keep them): i18ndude extracts every message of the code and the
+# templates into the .pot, adds new ones to each language's .po, and the .mo files Zope reads are
+# compiled from the .po files (tests/test_i18n.py fails when any of them is not current).
+LOCALES := src/senaite_style_sync/locales
+LANGUAGES := es de
+
+i18n: $(VENV)/.installed
+	$(VENV)/bin/i18ndude rebuild-pot --pot $(LOCALES)/senaite_style_sync.pot --create senaite_style_sync src/senaite_style_sync
+	for lang in $(LANGUAGES); do \
+		$(VENV)/bin/i18ndude sync --pot $(LOCALES)/senaite_style_sync.pot $(LOCALES)/$$lang/LC_MESSAGES/senaite_style_sync.po; \
+	done
+	$(VENV)/bin/python scripts/compile_mo.py
+
+# The documentation as HTML in docs/_build/html; any Sphinx warning fails the build.
+docs: $(VENV)/.installed
+	$(VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+
+test: bin/instance system-packages lint docs
 	set -o pipefail; mkdir -p var; bin/test $(TEST_ARGS) 2>&1 | tee var/test.log
 	@awk -f scripts/test_summary.awk var/test.log
 

@@ -43,6 +43,10 @@ setup(
             "zope.testrunner",
             "ruff",
             "import-linter",
+            "i18ndude",
+        ],
+        "docs": [
+            "Sphinx",
         ],
     },
     entry_points={

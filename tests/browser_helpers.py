@@ -83,7 +83,8 @@ def basic_auth_headers(username: str, password: str) -> dict[str, str]:
 def logged_in_page(browser, username: str | None = None, password: str | None = None, **context_options):
     """A page in a fresh browser context (own cookies), logged in when a username is given.
 
-    JavaScript errors on the page are collected in ``page.js_errors`` (a list of str).
+    JavaScript errors on the page are collected in ``page.js_errors`` and the console's errors
+    in ``page.console_errors`` (lists of str).
     """
     if username is not None:
         headers = dict(context_options.pop("extra_http_headers", {}))
@@ -95,7 +96,9 @@ def logged_in_page(browser, username: str | None = None, password: str | None = 
     try:
         page = context.new_page()
         page.js_errors = []
+        page.console_errors = []
         page.on("pageerror", lambda error: page.js_errors.append(str(error)))
+        page.on("console", lambda msg: msg.type == "error" and page.console_errors.append(f"{page.url}: {msg.text}"))
         yield page
     finally:
         context.close()

@@ -43,7 +43,12 @@ class TestSyncPageInBrowser(unittest.TestCase):
             page.fill("#form-widgets-url", self.source_url)
             page.fill("#form-widgets-username", "syncer")
             page.fill("#form-widgets-password", "s3cret pässword")
-            page.select_option("#form-widgets-full_sync_types", ["Document", "Folder"])
+            page.click("#fieldsetlegend-content-types")  # folded until opened
+            for typed in ("Page", "Folder"):  # Plone's filterable select: type, then Enter
+                page.locator("#s2id_form-widgets-full_sync_types input.select2-input").click()
+                page.keyboard.type(typed)
+                page.locator(".select2-drop-active .select2-result-label").first.wait_for()
+                page.keyboard.press("Enter")
             page.click("#form-buttons-save")
 
             page.wait_for_url(self.sync_url)

@@ -4,8 +4,10 @@ One end-to-end test drives headless Chromium against the WSGI-served sites; the 
 use the in-process test browser.
 """
 
+import re
 import time
 import unittest
+from datetime import datetime
 from urllib.parse import urlencode
 
 import transaction
@@ -163,7 +165,7 @@ class TestSyncPage(BrowserTestCase):
         remote = self.make_remote()
         remote.last_plan = {"create": 3, "update": 2, "move": 0, "delete": 1, "conflicts": 4, "unchanged": 7}
         remote.state.conflicts["uid-1"] = Conflict("uid-1", "folder/page", "changed here and on the peer", "", "", "")
-        job = Job("src", "import", "button")
+        job = Job("src", "fetch", "button")  # the plan waits for an Import: shown as what it will do
         job.state, job.total, job.done = "done", 10, 10
         job.message = "6 created, 2 errors"
         job.add_error("folder/a", "write", "ApplyError: no parent")
@@ -196,6 +198,54 @@ class TestSyncPage(BrowserTestCase):
             "data-job-url",
             self.browser.contents.decode() if isinstance(self.browser.contents, bytes) else self.browser.contents,
         )
+
+    def add_job(self, step, state, moment, **counts):
+        job = Job("src", step, "button")
+        job.state, job.created, job.ended = state, moment, moment
+        for key, value in counts.items():
+            job.count(key, value)
+        JobStore(self.portal).add(job)
+        transaction.commit()
+        return job
+
+    def plan_block(self):
+        self.browser.open(f"{self.portal_url}/@@sync")
+        match = re.search(
+            r'<div class="sync-plan" id="plan-src" data-plan-state="(\w+)">(.*?)</div>', self.text(), re.S
+        )
+        self.assertIsNotNone(match)
+        return match.group(1), match.group(2)
+
+    def test_plan_will_do_until_an_import_did_it(self):
+        remote = self.make_remote()
+        self.assertEqual(self.plan_block()[0], "none")  # no Fetch yet
+        remote.last_plan = {"create": 3, "update": 2, "move": 0, "delete": 1, "conflicts": 0, "unchanged": 7}
+        transaction.commit()
+        self.add_job("fetch", "done", datetime(2026, 3, 1, 9, 0))
+        # An Import that failed applied nothing: the plan still waits.
+        self.add_job("import", "failed", datetime(2026, 3, 1, 9, 5), created=1)
+        state, block = self.plan_block()
+        self.assertEqual(state, "pending")
+        self.assertIn("Will do:", block)
+        self.assertRegex(block, r'class="list-inline-item plan-create">\s*<span class="count">3</span>')
+
+        done = self.add_job("import", "done", datetime(2026, 3, 1, 9, 10), created=3, updated=2, deleted=1, errors=1)
+        state, block = self.plan_block()
+        self.assertEqual(state, "done")
+        self.assertIn("Done:", block)
+        self.assertNotIn("plan-create", block)  # the stale plan is gone
+        self.assertIn(f'href="{self.portal_url}/@@sync-run?job={done.id}"', block)
+        self.assertIn("Import, ended 2026-03-01 09:10", block)
+        for key, count in (("created", 3), ("updated", 2), ("moved", 0), ("deleted", 1), ("errors", 1)):
+            self.assertRegex(block, rf'class="list-inline-item done-{key}">\s*<span class="count">{count}</span>')
+
+        # The next Fetch plans anew; a Get Updates applies its own plan at once.
+        self.add_job("fetch", "done", datetime(2026, 3, 1, 9, 20))
+        self.assertEqual(self.plan_block()[0], "pending")
+        self.add_job("update", "needs-confirmation", datetime(2026, 3, 1, 9, 30), updated=4)
+        state, block = self.plan_block()
+        self.assertEqual(state, "done")
+        self.assertIn("Get Updates, ended 2026-03-01 09:30", block)
 
     def test_running_job_is_followed_live(self):
         remote = self.make_remote()

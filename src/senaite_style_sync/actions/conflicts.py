@@ -3,6 +3,8 @@
 import json
 from typing import Any
 
+from senaite_style_sync import _
+from senaite_style_sync.actions.messages import message
 from senaite_style_sync.jobs.runner import JobRefused
 from senaite_style_sync.jobs.runner import start_job
 from senaite_style_sync.model.jobs import Job
@@ -65,16 +67,20 @@ def take_remote(site, remote: Remote, uid: str, request, trigger: str) -> tuple[
                 Applier(site, remote, request, peer_base=remote.url).delete(uid)
         del state.conflicts[uid]
         state.resolutions.pop(uid, None)
-        return None, f"The local copy of {conflict.path} was deleted, as it is on the peer."
+        return None, _("The local copy of ${path} was deleted, as it is on the peer.", mapping={"path": conflict.path})
     if state.resolutions.get(uid) != "remote":
         state.resolutions[uid] = "remote"
     try:
         job = start_job(site, remote, "import", trigger)
     except JobRefused as refused:
-        return None, (
-            f"The remote version of {conflict.path} will be taken by the next Import or Get Updates: {refused}"
+        return None, _(
+            "The remote version of ${path} will be taken by the next Import or Get Updates: ${reason}",
+            mapping={"path": conflict.path, "reason": message(str(refused))},
         )
-    return job, f"Taking the remote version of {conflict.path}: Import started for '{remote.name}'."
+    return job, _(
+        "Taking the remote version of ${path}: Import started for '${remote}'.",
+        mapping={"path": conflict.path, "remote": remote.name},
+    )
 
 
 def keep_local(site, remote: Remote, uid: str, request) -> str:
@@ -87,4 +93,4 @@ def keep_local(site, remote: Remote, uid: str, request) -> str:
     keep_local_version(Applier(site, remote, request, peer_base=remote.url), uid)
     state.conflicts.pop(uid, None)
     state.resolutions.pop(uid, None)
-    return f"The local version of {conflict.path} was kept."
+    return _("The local version of ${path} was kept.", mapping={"path": conflict.path})

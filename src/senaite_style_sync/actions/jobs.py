@@ -4,14 +4,15 @@ from datetime import UTC
 from datetime import datetime
 from typing import Any
 
+from senaite_style_sync import _
 from senaite_style_sync.model.jobs import Job
 from senaite_style_sync.model.jobs import JobStore
 from senaite_style_sync.model.remote import Remote
 
 
-STEP_TITLES = {"fetch": "Fetch", "import": "Import", "update": "Get Updates", "verify": "Verify"}
-BAD_SINCE = "Give the date and time as YYYY-MM-DD HH:MM (for example 2026-11-20 10:00)."
-MISSING_SINCE = "Give the date and time from which to re-read the peer's objects."
+STEP_TITLES = {"fetch": _("Fetch"), "import": _("Import"), "update": _("Get Updates"), "verify": _("Verify")}
+BAD_SINCE = _("Give the date and time as YYYY-MM-DD HH:MM (for example 2026-11-20 10:00).")
+MISSING_SINCE = _("Give the date and time from which to re-read the peer's objects.")
 
 
 class InvalidSince(ValueError):
@@ -41,7 +42,7 @@ def normalise_since(text: Any) -> str:
 
 
 # Steps that are no button of their own: shown by these titles.
-OTHER_STEP_TITLES = {"delete": "Confirmed deletions", "repair": "Repair"}
+OTHER_STEP_TITLES = {"delete": _("Confirmed deletions"), "repair": _("Repair")}
 
 
 def step_title(step: str) -> str:
@@ -49,7 +50,7 @@ def step_title(step: str) -> str:
 
 
 def started_message(job: Job, remote: Remote) -> str:
-    return f"{step_title(job.step)} started for '{remote.name}'."
+    return _("${step} started for '${remote}'.", mapping={"step": step_title(job.step), "remote": remote.name})
 
 
 def latest_job(site, remote: Remote) -> Job | None:

@@ -11,6 +11,8 @@ from plone import api
 from zope.component import getUtility
 from zope.schema.interfaces import IVocabularyFactory
 
+from senaite_style_sync import _
+from senaite_style_sync.actions.jobs import step_title
 from senaite_style_sync.jobs.runner import active_job
 from senaite_style_sync.model.remote import Remote
 from senaite_style_sync.model.schema import TYPES_VOCABULARY
@@ -125,7 +127,12 @@ def delete_remote(site, name: str) -> None:
     remote = storage.get(name)
     running = active_job(site, remote)
     if running is not None:
-        raise RemoteBusy(f"A {running.step} job of '{name}' is running; delete the remote when it has ended.")
+        raise RemoteBusy(
+            _(
+                "A ${step} job of '${remote}' is running; delete the remote when it has ended.",
+                mapping={"step": step_title(running.step), "remote": name},
+            )
+        )
     # Written, so that a job started meanwhile (it writes the remote's job lock) conflicts with this.
     remote._p_changed = True
     local = LocalSite(site)

@@ -9,6 +9,7 @@ from plone.protect import PostOnly
 from Products.Five.browser import BrowserView
 from zExceptions import BadRequest
 
+from senaite_style_sync import _
 from senaite_style_sync.actions.conflicts import TAKE_CHOICES
 from senaite_style_sync.actions.conflicts import ConflictNotFound
 from senaite_style_sync.actions.conflicts import conflict_data
@@ -16,6 +17,7 @@ from senaite_style_sync.actions.conflicts import keep_local
 from senaite_style_sync.actions.conflicts import take_remote
 from senaite_style_sync.actions.jobs import step_title
 from senaite_style_sync.actions.remotes import same_origin
+from senaite_style_sync.actions.messages import message
 from senaite_style_sync.browser.steps import TRIGGER
 from senaite_style_sync.browser.utils import requested_remote
 from senaite_style_sync.jobs.runner import active_job
@@ -24,11 +26,11 @@ from senaite_style_sync.sync.local import LocalSite
 
 # Shown for both versions, in this order, whether they differ or not.
 SUMMARY_FIELDS = (
-    ("title", "Title"),
-    ("modified", "Modified"),
-    ("review_state", "State"),
-    ("@type", "Type"),
-    ("description", "Summary"),
+    ("title", _("Title")),
+    ("modified", _("Modified")),
+    ("review_state", _("State")),
+    ("@type", _("Type")),
+    ("description", _("Summary")),
 )
 # Keys that always differ between two sites or say nothing about the content.
 IGNORED_KEYS = frozenset(
@@ -113,7 +115,7 @@ def pretty(text: str) -> str:
     try:
         return json.dumps(json.loads(text), indent=2, sort_keys=True, ensure_ascii=False)
     except ValueError:
-        return text or "(could not be read)"
+        return text or _("(could not be read)")
 
 
 class SyncConflictsView(BrowserView):
@@ -128,16 +130,16 @@ class SyncConflictsView(BrowserView):
         take = self.request.form.get("take")
         uid = self.request.form.get("uid")
         if take not in TAKE_CHOICES or not isinstance(uid, str):
-            raise BadRequest("Give a conflict (uid) and take=remote or take=local.")
+            raise BadRequest(_("Give a conflict (uid) and take=remote or take=local."))
         try:
             if take == "remote":
-                job, message = take_remote(self.context, self.remote, uid, self.request, TRIGGER)
+                job, text = take_remote(self.context, self.remote, uid, self.request, TRIGGER)
                 kind = "info" if job is not None or uid not in self.remote.state.index else "warning"
             else:
-                message, kind = keep_local(self.context, self.remote, uid, self.request), "info"
+                text, kind = keep_local(self.context, self.remote, uid, self.request), "info"
         except ConflictNotFound:
-            message, kind = "That conflict is no longer recorded: it was settled already.", "warning"
-        api.portal.show_message(message, self.request, type=kind)
+            text, kind = _("That conflict is no longer recorded: it was settled already."), "warning"
+        api.portal.show_message(text, self.request, type=kind)
         self.request.response.redirect(self.page_url())
         return ""
 
@@ -151,10 +153,10 @@ class SyncConflictsView(BrowserView):
         job = active_job(self.context, self.remote)
         if job is None:
             return ""
-        step = step_title(job.step)
-        return (
-            f"The {step} job for '{self.remote.name}' is running ({job.done}/{job.total}): "
-            "a decision taken now is applied by the next Import."
+        return _(
+            "The ${step} job for '${remote}' is running (${done}/${total}): "
+            "a decision taken now is applied by the next Import.",
+            mapping={"step": step_title(job.step), "remote": self.remote.name, "done": job.done, "total": job.total},
         )
 
     def conflicts(self) -> list[dict[str, Any]]:
@@ -174,7 +176,7 @@ class SyncConflictsView(BrowserView):
                     "number": number,
                     "uid": conflict.remote_uid,
                     "path": conflict.path,
-                    "reason": conflict.reason,
+                    "reason": message(conflict.reason),
                     "detected": (conflict.detected or "")[:19].replace("T", " "),
                     "rows": rows,
                     "local_url": local_obj.absolute_url() if local_obj is not None else "",

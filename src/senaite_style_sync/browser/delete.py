@@ -4,6 +4,7 @@ from plone import api
 from plone.protect import CheckAuthenticator
 from Products.Five.browser import BrowserView
 
+from senaite_style_sync import _
 from senaite_style_sync.actions.remotes import RemoteBusy
 from senaite_style_sync.actions.remotes import delete_remote
 from senaite_style_sync.browser.utils import requested_remote
@@ -22,8 +23,9 @@ class RemoteDeleteView(BrowserView):
             try:
                 delete_remote(self.context, self.remote.name)
             except RemoteBusy as busy:
-                api.portal.show_message(str(busy), self.request, type="error")
+                api.portal.show_message(busy.args[0], self.request, type="error")
             else:
-                api.portal.show_message(f"Remote '{self.remote.name}' deleted.", self.request)
+                deleted = _("Remote '${name}' deleted.", mapping={"name": self.remote.name})
+                api.portal.show_message(deleted, self.request)
         self.request.response.redirect(sync_page_url())
         return ""

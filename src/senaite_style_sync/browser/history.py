@@ -9,12 +9,15 @@ from plone.protect import PostOnly
 from Products.Five.browser import BrowserView
 from zExceptions import NotFound
 
+from senaite_style_sync import _
 from senaite_style_sync.actions.jobs import step_title
+from senaite_style_sync.actions.messages import outcome
 from senaite_style_sync.browser.overview import PLAN_LABELS
 from senaite_style_sync.browser.overview import STATE_BADGES
 from senaite_style_sync.browser.overview import duration_text
 from senaite_style_sync.browser.overview import history_url
 from senaite_style_sync.browser.overview import run_url
+from senaite_style_sync.browser.overview import state_title
 from senaite_style_sync.browser.steps import start_from_browser
 from senaite_style_sync.browser.utils import requested_remote
 from senaite_style_sync.model.jobs import Job
@@ -22,16 +25,19 @@ from senaite_style_sync.model.jobs import JobStore
 from senaite_style_sync.model.storage import RemoteStorage
 
 
-# The counts shown as columns of the history and first on a run page, in this order.
+# The counts shown as columns of the history and first on a run page, in this order:
+# (key, column title, label after a number).
 COUNT_COLUMNS = (
-    ("created", "Created"),
-    ("updated", "Updated"),
-    ("moved", "Moved"),
-    ("deleted", "Deleted"),
-    ("conflicts", "Conflicts"),
-    ("errors", "Errors"),
-    ("warnings", "Warnings"),
+    ("created", _("Created"), _("created")),
+    ("updated", _("Updated"), _("updated")),
+    ("moved", _("Moved"), _("moved")),
+    ("deleted", _("Deleted"), _("deleted")),
+    ("conflicts", _("Conflicts"), _("conflicts")),
+    ("errors", _("Errors"), _("errors")),
+    ("warnings", _("Warnings"), _("warnings")),
 )
+# Who started a run: a button, the REST API, the Auto-Sync clock, its hook, or cron calling the hook.
+TRIGGER_TITLES = {"button": _("button"), "rest": _("rest"), "clock": _("clock"), "hook": _("hook"), "cron": _("cron")}
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 # The run page's buttons for what a run found: button name -> the step that carries it out.
 FOLLOW_UP_BUTTONS = {"confirm_deletions": "delete", "repair": "repair"}
@@ -58,7 +64,7 @@ def error_count(job: Job) -> int:
     return job.counts.get("errors", 0)
 
 
-def job_row(site, job: Job) -> dict[str, Any]:
+def job_row(site, job: Job, request) -> dict[str, Any]:
     """One job as a line of the history (and the head of its run page)."""
     state = job.shown_state
     return {
@@ -67,18 +73,19 @@ def job_row(site, job: Job) -> dict[str, Any]:
         "step": job.step,
         "step_title": step_title(job.step),
         "trigger": job.trigger,
+        "trigger_title": TRIGGER_TITLES.get(job.trigger, job.trigger),
         "since": job.since,
         "created": moment_text(job.created),
         "started": moment_text(job.started),
         "ended": moment_text(job.ended),
         "duration": duration_of(job),
         "state": state,
+        "state_title": state_title(state),
         "badge": STATE_BADGES.get(state, "bg-info"),
-        "message": job.message,
-        "outcome": job.message or state,
+        "message": outcome(job.message, request) if job.message else "",
         "counts": [
             {"key": key, "label": label, "count": error_count(job) if key == "errors" else job.counts.get(key, 0)}
-            for key, label in COUNT_COLUMNS
+            for key, _title, label in COUNT_COLUMNS
         ],
     }
 
@@ -96,7 +103,7 @@ class SyncHistoryView(BrowserView):
         return f"{self.context.absolute_url()}/@@sync"
 
     def rows(self) -> list[dict[str, Any]]:
-        return [job_row(self.context, job) for job in JobStore(self.context).history(self.remote.name)]
+        return [job_row(self.context, job, self.request) for job in JobStore(self.context).history(self.remote.name)]
 
 
 class SyncRunView(BrowserView):
@@ -137,8 +144,8 @@ class SyncRunView(BrowserView):
 
     def data(self) -> dict[str, Any]:
         job = self.job
-        row = job_row(self.context, job)
-        main = {key for key, _label in COUNT_COLUMNS}
+        row = job_row(self.context, job, self.request)
+        main = {column[0] for column in COUNT_COLUMNS}
         row["other_counts"] = [{"key": key, "count": job.counts[key]} for key in sorted(job.counts) if key not in main]
         labels = dict(PLAN_LABELS)
         plan_keys = [key for key, _label in PLAN_LABELS if key in job.plan]

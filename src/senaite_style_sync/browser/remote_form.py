@@ -1,18 +1,26 @@
-"""Add New Remote and Edit Remote forms (z3c.form, CSRF-protected)."""
+"""Add New Remote and Edit Remote forms (z3c.form, CSRF-protected): the connection first, the rest folded."""
 
+import json
 from typing import Any
 
 from plone import api
-from plone.z3cform.layout import wrap_form
+from plone.app.z3cform.widgets.select import Select2Widget
+from plone.z3cform.fieldsets.group import GroupFactory
+from plone.z3cform.layout import FormWrapper
+from Products.Five.browser.pagetemplatefile import ViewPageTemplateFile
 from z3c.form import button
 from z3c.form import field
 from z3c.form import form
-from z3c.form.browser.select import SelectFieldWidget
+from z3c.form import group
 from z3c.form.interfaces import DISPLAY_MODE
 from z3c.form.interfaces import IErrorViewSnippet
+from z3c.form.widget import FieldWidget
 from zope.component import getMultiAdapter
+from zope.i18n import translate
 from zope.interface import Invalid
 
+from senaite_style_sync import _
+from senaite_style_sync.actions.messages import message
 from senaite_style_sync.actions.remotes import MANAGER_ONLY_EDIT
 from senaite_style_sync.actions.remotes import InvalidRemote
 from senaite_style_sync.actions.remotes import create_remote
@@ -33,57 +41,105 @@ from senaite_style_sync.model.validation import url_error
 from senaite_style_sync.peer.probe import check_connection
 
 
-def remote_fields(name_mode: str | None = None, manager: bool = True) -> field.Fields:
-    """The Remote's form fields: type rules as multi-selects of installed types; "Allow the
-    Manager role" shown, not editable, to anyone but a Manager."""
-    fields = field.Fields(IRemote)
+CONNECTION_FIELDS = ("name", "url", "username", "password", "certificate_path")
+# The folded fieldsets after the connection: (id, label, fields).
+FIELDSETS = (
+    (
+        "import-options",
+        _("Import options"),
+        ("import_settings", "import_registry", "registry_prefixes", "import_users", "allow_manager_role"),
+    ),
+    ("prefixes", _("Prefixes"), ("remote_prefix", "local_prefix")),
+    ("content-types", _("Content types"), TYPE_RULE_FIELDS),
+    (
+        "auto-sync",
+        _("Auto-Sync and conflicts"),
+        ("conflict_policy", "max_delete_percent", "auto_sync", "auto_sync_interval"),
+    ),
+)
+# Asked for by the form's script: Test connection answers with JSON instead of the page.
+JSON_REPLY = ("reply", "json")
+
+
+class TypeRuleWidget(Select2Widget):
+    """Plone's filterable select (pat-select2) for a list of content types, shown by title."""
+
+    def get_pattern_options(self) -> dict[str, Any]:
+        options = super().get_pattern_options()
+        options["orderable"] = False  # stored sorted: the order means nothing
+        options["placeholder"] = translate(_("Type to filter the content types…"), context=self.request)
+        return options
+
+
+def TypeRuleFieldWidget(field, request) -> FieldWidget:
+    widget = FieldWidget(field, TypeRuleWidget(request))
+    widget.multiple = "multiple"
+    return widget
+
+
+def remote_fields(names: tuple[str, ...], name_mode: str | None = None, manager: bool = True) -> field.Fields:
+    """Some of the Remote's form fields: type rules as filterable selects of installed types;
+    "Allow the Manager role" shown, not editable, to anyone but a Manager."""
+    fields = field.Fields(IRemote).select(*names)
     for name in TYPE_RULE_FIELDS:
-        fields[name].widgetFactory = SelectFieldWidget
-    if name_mode:
+        if name in fields:
+            fields[name].widgetFactory = TypeRuleFieldWidget
+    if name_mode and "name" in fields:
         fields["name"].mode = name_mode
-    if not manager:
+    if not manager and "allow_manager_role" in fields:
         fields["allow_manager_role"].mode = DISPLAY_MODE
     return fields
 
 
-class RemoteForm(form.Form):
+def fieldsets(manager: bool) -> list[GroupFactory]:
+    return [GroupFactory(name, remote_fields(names, manager=manager), label=label) for name, label, names in FIELDSETS]
+
+
+class RemoteForm(group.GroupForm, form.Form):
     """Shared parts of the add and edit forms; subclasses say how data is saved."""
 
+    template = ViewPageTemplateFile("templates/remote_form.pt")
     enableCSRFProtection = True
-    name_mode: str | None = None
+    enable_form_tabbing = False  # the template folds the fieldsets itself
+    # The outcome of Test connection: {"ok", "code", "message", "errors"}; None before one.
+    connection: dict[str, Any] | None = None
 
     def remote(self) -> Remote | None:
         """The remote being edited (None when adding)."""
         return None
 
-    def update(self) -> None:
-        # Built per request: whether the user may allow the Manager role decides a field's mode.
-        self.fields = remote_fields(self.name_mode, manager=is_manager(self.context))
-        super().update()
-
     def save(self, data: dict[str, Any]) -> Remote:
         raise NotImplementedError
 
-    def updateWidgets(self) -> None:
-        super().updateWidgets()
-        for name in TYPE_RULE_FIELDS:
-            self.widgets[name].multiple = "multiple"
-            self.widgets[name].size = 8
-            self.widgets[name].addClass("form-select")
-        # A password typed or stored is never sent back to the browser.
-        self.widgets["password"].value = ""
+    def all_widgets(self) -> dict[str, Any]:
+        """Every widget of the form and its fieldsets, by field name."""
+        widgets = dict(self.widgets.items())
+        for fieldset in self.groups:
+            widgets.update(fieldset.widgets.items())
+        return widgets
+
+    def update(self) -> None:
+        # Built per request: whether the user may allow the Manager role decides a field's mode.
+        self.groups = fieldsets(manager=is_manager(self.context))
+        super().update()
+        # A password typed or stored is never sent back to the browser, but the one typed
+        # stays for another Test connection: it is the browser's own.
+        password = self.widgets["password"]
+        if self.connection is None:
+            password.value = ""
 
     def show_errors(self, errors: dict[str, str]) -> None:
         """Attach each message to its field's widget, as z3c.form does for its own errors."""
-        for name, message in errors.items():
-            widget = self.widgets[name]
+        widgets = self.all_widgets()
+        for name, text in errors.items():
+            widget = widgets[name]
             snippet = getMultiAdapter(
-                (Invalid(message), self.request, widget, widget.field, self, self.context),
+                (Invalid(message(text)), self.request, widget, widget.field, self, self.context),
                 IErrorViewSnippet,
             )
             snippet.update()
             widget.error = snippet
-            self.widgets.errors += (snippet,)
+            widget.form.widgets.errors += (snippet,)
         self.status = self.formErrorsMessage
 
     def _save_from_form(self) -> Remote | None:
@@ -97,66 +153,79 @@ class RemoteForm(form.Form):
             self.show_errors(invalid.errors)
             return None
 
-    @button.buttonAndHandler("Save and Fetch", name="save_fetch")
+    def saved(self, remote: Remote) -> None:
+        api.portal.show_message(_("Remote '${name}' saved.", mapping={"name": remote.name}), self.request)
+
+    @button.buttonAndHandler(_("Save and Fetch"), name="save_fetch")
     def handle_save_fetch(self, action) -> None:
         remote = self._save_from_form()
         if remote is not None:
-            api.portal.show_message(f"Remote '{remote.name}' saved.", self.request)
+            self.saved(remote)
             self.warn_cleartext(remote.url)
             start_from_browser(self.context, self.request, remote, "fetch")
             self.request.response.redirect(sync_page_url())
 
-    @button.buttonAndHandler("Save", name="save")
+    @button.buttonAndHandler(_("Save"), name="save")
     def handle_save(self, action) -> None:
         remote = self._save_from_form()
         if remote is not None:
-            api.portal.show_message(f"Remote '{remote.name}' saved.", self.request)
+            self.saved(remote)
             self.warn_cleartext(remote.url)
             self.request.response.redirect(sync_page_url())
 
     def warn_cleartext(self, url: str) -> None:
         if warning := cleartext_warning(url):
-            api.portal.show_message(warning, self.request, type="warning")
+            api.portal.show_message(message(warning), self.request, type="warning")
 
-    @button.buttonAndHandler("Test connection", name="test_connection")
+    @button.buttonAndHandler(_("Test connection"), name="test_connection")
     def handle_test_connection(self, action) -> None:
-        data, _errors = self.extractData()
+        self.connection = self.test_connection()
+        if self.connection["errors"]:
+            self.show_errors(self.connection["errors"])
+
+    def test_connection(self) -> dict[str, Any]:
+        """Check the typed settings without saving them; an empty password uses the stored one."""
+        data, _errors = self.extractData(setErrors=False)
         url = data.get("url") or ""
         problems = {
-            name: message
-            for name, message in (
+            name: text
+            for name, text in (
                 ("url", url_error(url)),
                 ("certificate_path", certificate_error(data.get("certificate_path") or "")),
             )
-            if message
+            if text
         }
         if problems:
-            self.show_errors(problems)
-            return
+            return self.outcome(False, "invalid", _("Correct the marked fields first."), problems)
         username = data.get("username") or ""
         password = data.get("password") or ""
         stored = self.remote()
         if username and not password and stored is not None and stored.has_password:
             # The stored password goes only where it was meant to go: the stored URL's origin.
             if not same_origin(url, stored.url):
-                self.show_errors({"password": PASSWORD_AGAIN})
-                return
+                return self.outcome(
+                    False, "invalid", _("Correct the marked fields first."), {"password": PASSWORD_AGAIN}
+                )
             try:
                 password = stored.password()
             except CredentialError as error:
-                api.portal.show_message(str(error), self.request, type="error")
-                return
-        report = check_connection(url, username, password, data.get("certificate_path") or "")
-        api.portal.show_message(report.message, self.request, type="info" if report.ok else "error")
+                return self.outcome(False, "credentials", message(str(error)))
         self.warn_cleartext(url)
+        report = check_connection(url, username, password, data.get("certificate_path") or "")
+        return self.outcome(report.ok, report.code, message(report.message))
 
-    @button.buttonAndHandler("Cancel", name="cancel")
+    def outcome(self, ok: bool, code: str, text: str, errors: dict[str, str] | None = None) -> dict[str, Any]:
+        translated = {name: translate(message(value), context=self.request) for name, value in (errors or {}).items()}
+        return {"ok": ok, "code": code, "message": translate(text, context=self.request), "errors": translated}
+
+    @button.buttonAndHandler(_("Cancel"), name="cancel")
     def handle_cancel(self, action) -> None:
         self.request.response.redirect(sync_page_url())
 
 
 class RemoteAddForm(RemoteForm):
-    label = "Add New Remote"
+    label = _("Add New Remote")
+    fields = remote_fields(CONNECTION_FIELDS)
     ignoreContext = True
 
     def save(self, data: dict[str, Any]) -> Remote:
@@ -164,13 +233,13 @@ class RemoteAddForm(RemoteForm):
 
 
 class RemoteEditForm(RemoteForm):
-    label = "Edit Remote"
-    name_mode = DISPLAY_MODE
+    label = _("Edit Remote")
+    fields = remote_fields(CONNECTION_FIELDS, name_mode=DISPLAY_MODE)
 
     def update(self) -> None:
         self._remote = requested_remote(self.context, self.request)
         if self._remote.allow_manager_role and not is_manager(self.context):
-            self.status = MANAGER_ONLY_EDIT
+            self.status = message(MANAGER_ONLY_EDIT)
         super().update()
 
     @property
@@ -188,5 +257,21 @@ class RemoteEditForm(RemoteForm):
         return self._remote
 
 
-RemoteAddFormView = wrap_form(RemoteAddForm)
-RemoteEditFormView = wrap_form(RemoteEditForm)
+class RemoteFormView(FormWrapper):
+    """The form in Plone's layout; Test connection asked for by the form's script answers with JSON."""
+
+    def __call__(self) -> str:
+        self.update()
+        connection = self.form_instance.connection
+        if self.request.form.get(JSON_REPLY[0]) == JSON_REPLY[1] and connection is not None:
+            self.request.response.setHeader("Content-Type", "application/json")
+            return json.dumps(connection)
+        return self.render()
+
+
+class RemoteAddFormView(RemoteFormView):
+    form = RemoteAddForm
+
+
+class RemoteEditFormView(RemoteFormView):
+    form = RemoteEditForm

@@ -8,6 +8,7 @@ from zExceptions import BadRequest
 
 from senaite_style_sync.actions.jobs import STEP_TITLES
 from senaite_style_sync.actions.jobs import started_message
+from senaite_style_sync.actions.messages import message
 from senaite_style_sync.browser.utils import requested_remote
 from senaite_style_sync.browser.utils import sync_page_url
 from senaite_style_sync.jobs.runner import JobRefused
@@ -24,7 +25,7 @@ def start_from_browser(site, request, remote: Remote, step: str, since: str = ""
     try:
         job = start_job(site, remote, step, TRIGGER, since=since, confirms=confirms)
     except JobRefused as refused:
-        api.portal.show_message(str(refused), request, type="error")
+        api.portal.show_message(message(str(refused)), request, type="error")
         return None
     api.portal.show_message(started_message(job, remote), request, type="info")
     return job
@@ -39,7 +40,7 @@ class RunStepView(BrowserView):
         remote = requested_remote(self.context, self.request)
         step = self.request.form.get("step")
         if step not in STEP_TITLES:
-            raise BadRequest(f"Unknown step {step!r}.")
+            raise BadRequest(message(f"Unknown step {step!r}."))
         start_from_browser(self.context, self.request, remote, step)
         self.request.response.redirect(sync_page_url())
         return ""

@@ -7,9 +7,11 @@ from plone import api
 from plone.protect import CheckAuthenticator
 from Products.Five.browser import BrowserView
 
+from senaite_style_sync import _
 from senaite_style_sync.actions.jobs import InvalidSince
 from senaite_style_sync.actions.jobs import normalise_since
 from senaite_style_sync.actions.jobs import started_message
+from senaite_style_sync.actions.messages import message
 from senaite_style_sync.browser.steps import TRIGGER
 from senaite_style_sync.browser.utils import requested_remote
 from senaite_style_sync.browser.utils import sync_page_url
@@ -49,15 +51,18 @@ class SyncUpdatesView(BrowserView):
         try:
             normalised = normalise_since(since)
         except InvalidSince as invalid:
-            self.error = str(invalid)
+            self.error = invalid.args[0]
             return self.index()
         try:
             job = start_job(self.context, self.remote, "update", TRIGGER, since=normalised)
         except JobRefused as refused:
-            self.error = str(refused)
+            self.error = message(str(refused))
             return self.index()
         api.portal.show_message(
-            f"{started_message(job, self.remote)} Objects modified since {normalised} are read again.",
+            _(
+                "${started} Objects modified since ${since} are read again.",
+                mapping={"started": started_message(job, self.remote), "since": normalised},
+            ),
             self.request,
             type="info",
         )
@@ -65,4 +70,4 @@ class SyncUpdatesView(BrowserView):
         return ""
 
     def cursor(self) -> str:
-        return self.remote.state.cursor or "never"
+        return self.remote.state.cursor or _("never")

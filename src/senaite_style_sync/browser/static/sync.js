@@ -4,6 +4,8 @@
  * (its data-job-url) once a second and updates its progress bar; when the job
  * has ended the page reloads to show the outcome, the plan and the last runs.
  * Same-origin requests carry the login cookie, so no token is needed to read.
+ * The states' titles in the page's language come from the table's
+ * data-state-titles.
  */
 (function () {
   "use strict";
@@ -33,6 +35,12 @@
     }
   }
 
+  function stateTitle(state) {
+    var table = document.getElementById("remotes");
+    var titles = JSON.parse((table && table.getAttribute("data-state-titles")) || "{}");
+    return titles[state] || state;
+  }
+
   function show(box, job) {
     var progress = job.progress || {};
     var percent = progress.percent || 0;
@@ -44,9 +52,9 @@
     setText(box, ".job-done", String(progress.done || 0));
     setText(box, ".job-total", String(progress.total || 0));
     setText(box, ".job-percent", percent + "%");
-    setText(box, ".job-rate", (progress.rate || 0) + " objects/s");
+    setText(box, ".job-rate-value", String(progress.rate || 0));
     setText(box, ".job-eta", duration(progress.eta_seconds));
-    setText(box, ".job-state", job.state);
+    setText(box, ".job-state", stateTitle(job.state));
     box.setAttribute("data-job-state", job.state);
   }
 

@@ -5,8 +5,13 @@ from zExceptions import NotFound
 from zope.interface import implementer
 from zope.publisher.interfaces import IPublishTraverse
 
+from senaite_style_sync import _
+from senaite_style_sync.actions.messages import translated
 from senaite_style_sync.model.jobs import Job
 from senaite_style_sync.model.jobs import JobStore
+
+
+GIVE_JOB = _("Give a job: @sync-jobs/<id>.")
 
 
 @implementer(IPublishTraverse)
@@ -22,5 +27,9 @@ class JobsService(Service):
     def named_job(self) -> Job:
         job = JobStore(self.context).get(self.params[0]) if self.params else None
         if job is None:
-            raise NotFound(f"No job {self.params[0]!r}." if self.params else "Give a job: @sync-jobs/<id>.")
+            missing = _("No job '${id}'.", mapping={"id": self.params[0]}) if self.params else GIVE_JOB
+            raise NotFound(self.translated(missing))
         return job
+
+    def translated(self, text: str) -> str:
+        return translated(text, self.request)

@@ -11,12 +11,14 @@ from zope.interface import alsoProvides
 from zope.interface import implementer
 from zope.publisher.interfaces import IPublishTraverse
 
+from senaite_style_sync import _
 from senaite_style_sync.actions.conflicts import ConflictNotFound
 from senaite_style_sync.actions.conflicts import conflict_data
 from senaite_style_sync.actions.conflicts import get_conflict
 from senaite_style_sync.actions.jobs import job_url
 from senaite_style_sync.actions.remotes import InvalidRemote
 from senaite_style_sync.actions.remotes import ManagerOnly
+from senaite_style_sync.actions.messages import translated
 from senaite_style_sync.model.jobs import Job
 from senaite_style_sync.model.remote import Remote
 from senaite_style_sync.model.schema import BOOL_FIELDS
@@ -29,6 +31,7 @@ from senaite_style_sync.model.storage import RemoteStorage
 TRIGGER = "rest"
 INT_FIELDS = ("auto_sync_interval", "max_delete_percent")
 WRITABLE_FIELDS = frozenset(TEXT_FIELDS + BOOL_FIELDS + LIST_FIELDS + INT_FIELDS + ("password",))
+UNKNOWN_FIELD = _("Unknown field.")
 
 
 def match(pattern: str, params: list[str]) -> dict[str, str] | None:
@@ -50,13 +53,13 @@ def body_errors(body: dict[str, Any]) -> dict[str, str]:
     errors = {}
     for key, value in body.items():
         if key not in WRITABLE_FIELDS:
-            errors[key] = "Unknown field."
+            errors[key] = UNKNOWN_FIELD
         elif key in TEXT_FIELDS + ("password",) and not isinstance(value, str):
-            errors[key] = "Expected a string."
+            errors[key] = _("Expected a string.")
         elif key in BOOL_FIELDS and not isinstance(value, bool):
-            errors[key] = "Expected true or false."
+            errors[key] = _("Expected true or false.")
         elif key in LIST_FIELDS and not (isinstance(value, list) and all(isinstance(item, str) for item in value)):
-            errors[key] = "Expected a list of strings."
+            errors[key] = _("Expected a list of strings.")
     return errors
 
 
@@ -87,7 +90,7 @@ class RemotesService(Service):
             args = match(pattern, self.params)
             if args is not None:
                 return getattr(self, method)(**args)
-        raise NotFound("Unknown path.")
+        raise NotFound(self.translated(_("Unknown path.")))
 
     @property
     def storage(self) -> RemoteStorage:
@@ -99,7 +102,7 @@ class RemotesService(Service):
     def named_remote(self, name: str) -> Remote:
         remote = self.storage.get(name)
         if remote is None:
-            raise NotFound(f"No remote named {name!r}.")
+            raise NotFound(self.translated(_("No remote named '${name}'.", mapping={"name": name})))
         return remote
 
     def serialize(self, remote: Remote) -> dict[str, Any]:
@@ -113,15 +116,12 @@ class RemotesService(Service):
             },
         }
 
+    def translated(self, text: str) -> str:
+        """A message (or an English text of the layers below) in the request's language."""
+        return translated(text, self.request)
+
     def bad_request(self, errors: dict[str, str]) -> dict[str, Any]:
-        self.request.response.setStatus(400)
-        return {
-            "error": {
-                "type": "BadRequest",
-                "message": "The remote's settings are not valid.",
-                "errors": errors,
-            }
-        }
+        return self.error(400, "BadRequest", _("The remote's settings are not valid."), errors=errors)
 
     def refused(self, invalid: InvalidRemote) -> dict[str, Any]:
         """400 for invalid settings; 403 for a change only a Manager may make."""
@@ -137,11 +137,14 @@ class RemotesService(Service):
         try:
             return json_body(self.request), {}
         except DeserializationError as error:
-            return {}, {"body": f"Expected a JSON object: {error}."}
+            return {}, {"body": _("Expected a JSON object: ${reason}.", mapping={"reason": str(error)})}
 
     def error(self, status: int, type_: str, message: str, **extra: Any) -> dict[str, Any]:
+        """An error reply; its message and the messages of its ``errors`` in the request's language."""
         self.request.response.setStatus(status)
-        return {"error": {"type": type_, "message": message, **extra}}
+        if "errors" in extra:
+            extra["errors"] = {key: self.translated(text) for key, text in extra["errors"].items()}
+        return {"error": {"type": type_, "message": self.translated(message), **extra}}
 
     def conflicts_url(self, remote: Remote) -> str:
         return f"{self.base_url()}/{remote.name}/@conflicts"
@@ -153,7 +156,11 @@ class RemotesService(Service):
         try:
             return get_conflict(remote, uid)
         except ConflictNotFound:
-            raise NotFound(f"No conflict for {uid!r} on remote {remote.name!r}.") from None
+            raise NotFound(
+                self.translated(
+                    _("No conflict for '${uid}' on remote '${name}'.", mapping={"uid": uid, "name": remote.name})
+                )
+            ) from None
 
     def job_reply(self, job: Job) -> dict[str, Any]:
         return {

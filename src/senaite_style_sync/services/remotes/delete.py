@@ -14,5 +14,5 @@ class RemotesDelete(RemotesService):
         try:
             delete_remote(self.context, self.named_remote(name).name)
         except RemoteBusy as busy:
-            return self.error(409, "Conflict", str(busy))
+            return self.error(409, "Conflict", busy.args[0])
         return self.reply_no_content()

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from senaite_style_sync import _
 from senaite_style_sync.actions.remotes import InvalidRemote
 from senaite_style_sync.actions.remotes import edit_remote
 from senaite_style_sync.services.remotes.base import RemotesService
@@ -14,7 +15,7 @@ class RemotesPatch(RemotesService):
         remote = self.named_remote(name)
         body, errors = self.read_body()
         if not errors and body.get("name", remote.name) != remote.name:
-            errors["name"] = "The Domain Name of a remote cannot be changed."
+            errors["name"] = _("The Domain Name of a remote cannot be changed.")
         if errors:
             return self.bad_request(errors)
         try:

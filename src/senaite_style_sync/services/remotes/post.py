@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from senaite_style_sync import _
 from senaite_style_sync.actions.conflicts import TAKE_CHOICES
 from senaite_style_sync.actions.conflicts import keep_local
 from senaite_style_sync.actions.conflicts import take_remote
@@ -19,7 +20,11 @@ from senaite_style_sync.model.validation import certificate_error
 from senaite_style_sync.model.validation import cleartext_warning
 from senaite_style_sync.peer.probe import check_connection
 from senaite_style_sync.services.remotes.base import TRIGGER
+from senaite_style_sync.services.remotes.base import UNKNOWN_FIELD
 from senaite_style_sync.services.remotes.base import RemotesService
+
+
+BODY_NOT_VALID = _("The request body is not valid.")
 
 
 class RemotesPost(RemotesService):
@@ -49,15 +54,15 @@ class RemotesPost(RemotesService):
         """Start a job of ``step``: 202 and where to follow it, or 409 while another job of the remote runs."""
         body, errors = self.read_json()
         allowed = ("since",) if step == "update" else ()
-        errors.update({key: "Unknown field." for key in body if key not in allowed})
+        errors.update({key: UNKNOWN_FIELD for key in body if key not in allowed})
         since = ""
         if not errors and body.get("since") not in (None, ""):
             try:
                 since = normalise_since(body["since"])
             except InvalidSince as invalid:
-                errors["since"] = str(invalid)
+                errors["since"] = invalid.args[0]
         if errors:
-            return self.error(400, "BadRequest", "The request body is not valid.", errors=errors)
+            return self.error(400, "BadRequest", BODY_NOT_VALID, errors=errors)
         try:
             job = start_job(self.context, remote, step, TRIGGER, since=since)
         except JobRefused as refused:
@@ -75,19 +80,20 @@ class RemotesPost(RemotesService):
         body, errors = self.read_json()
         take = body.get("take")
         if not errors:
-            errors.update({key: "Unknown field." for key in body if key != "take"})
+            errors.update({key: UNKNOWN_FIELD for key in body if key != "take"})
             if take not in TAKE_CHOICES:
-                errors["take"] = 'Expected "remote" or "local".'
+                errors["take"] = _('Expected "remote" or "local".')
         if errors:
-            return self.error(400, "BadRequest", "The request body is not valid.", errors=errors)
+            return self.error(400, "BadRequest", BODY_NOT_VALID, errors=errors)
         if take == "local":
-            return {"take": "local", "job": None, "message": keep_local(self.context, remote, uid, self.request)}
+            message = keep_local(self.context, remote, uid, self.request)
+            return {"take": "local", "job": None, "message": self.translated(message)}
         job, message = take_remote(self.context, remote, uid, self.request, TRIGGER)
         if job is None:
-            return {"take": "remote", "job": None, "message": message}
+            return {"take": "remote", "job": None, "message": self.translated(message)}
         self.request.response.setStatus(202)
         self.request.response.setHeader("Location", job_url(self.context, job))
-        return {"take": "remote", "job": self.job_reply(job), "message": message}
+        return {"take": "remote", "job": self.job_reply(job), "message": self.translated(message)}
 
     def create(self) -> Any:
         body, errors = self.read_body()
@@ -110,6 +116,6 @@ class RemotesPost(RemotesService):
         try:
             password = remote.password()
         except CredentialError as error:
-            return {"ok": False, "code": "credentials", "message": str(error)} | warning
+            return {"ok": False, "code": "credentials", "message": self.translated(str(error))} | warning
         report = check_connection(remote.url, remote.username, password, remote.certificate_path)
-        return {"ok": report.ok, "code": report.code, "message": report.message} | warning
+        return {"ok": report.ok, "code": report.code, "message": self.translated(report.message)} | warning
