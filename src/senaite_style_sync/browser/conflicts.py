@@ -16,8 +16,8 @@ from senaite_style_sync.actions.conflicts import conflict_data
 from senaite_style_sync.actions.conflicts import keep_local
 from senaite_style_sync.actions.conflicts import take_remote
 from senaite_style_sync.actions.jobs import step_title
-from senaite_style_sync.actions.remotes import same_origin
 from senaite_style_sync.actions.messages import message
+from senaite_style_sync.actions.remotes import same_origin
 from senaite_style_sync.browser.steps import TRIGGER
 from senaite_style_sync.browser.utils import requested_remote
 from senaite_style_sync.jobs.runner import active_job

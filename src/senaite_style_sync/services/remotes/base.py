@@ -16,9 +16,9 @@ from senaite_style_sync.actions.conflicts import ConflictNotFound
 from senaite_style_sync.actions.conflicts import conflict_data
 from senaite_style_sync.actions.conflicts import get_conflict
 from senaite_style_sync.actions.jobs import job_url
+from senaite_style_sync.actions.messages import translated
 from senaite_style_sync.actions.remotes import InvalidRemote
 from senaite_style_sync.actions.remotes import ManagerOnly
-from senaite_style_sync.actions.messages import translated
 from senaite_style_sync.model.jobs import Job
 from senaite_style_sync.model.remote import Remote
 from senaite_style_sync.model.schema import BOOL_FIELDS
