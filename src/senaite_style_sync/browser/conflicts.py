@@ -183,6 +183,7 @@ class SyncConflictsView(BrowserView):
                     "remote_url": remote_href,
                     "remote_id_text": remote_text,
                     "deleted_on_peer": conflict.remote_uid not in state.index,
+                    "deleted_here": local_obj is None and not conflict.local_version,
                     "settled_for_remote": state.resolutions.get(conflict.remote_uid) == "remote",
                     "local_json": pretty(conflict.local_version),
                     "remote_json": pretty(conflict.remote_version),

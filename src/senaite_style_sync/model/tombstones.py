@@ -20,7 +20,7 @@ class Tombstone(NamedTuple):
     ancestors: tuple[str, ...]
     path: str
     portal_type: str
-    deleted: datetime
+    deleted: datetime  # aware, UTC
 
     def lineage(self) -> set[str]:
         return {self.revision, *self.ancestors}

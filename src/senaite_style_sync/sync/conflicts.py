@@ -9,6 +9,7 @@ from zope.component import getMultiAdapter
 
 from senaite_style_sync.model.state import Conflict
 from senaite_style_sync.peer import wire
+from senaite_style_sync.sync.deleted_here import record_gone
 from senaite_style_sync.sync.fetched import content_token
 from senaite_style_sync.sync.revision import current_revision
 from senaite_style_sync.sync.revision import from_json
@@ -17,11 +18,16 @@ from senaite_style_sync.sync.revision import store_revision
 
 
 def record_conflict(applier, remote_uid: str, obj, remote_data: dict[str, Any] | None, reason: str = "") -> None:
-    """Keep both versions; ``remote_data`` None means the peer deleted the object."""
+    """Keep both versions; ``remote_data`` None means the peer deleted the object, ``obj``
+    None that it was deleted here."""
     entry = applier.state.index.get(remote_uid)
     path = entry.path if entry else applier.state.synced[remote_uid].remote_path
     remote_json = json.dumps(remote_data, sort_keys=True) if remote_data is not None else ""
-    local_json = json.dumps(getMultiAdapter((obj, applier.request), ISerializeToJson)(), sort_keys=True, default=str)
+    local_json = (
+        json.dumps(getMultiAdapter((obj, applier.request), ISerializeToJson)(), sort_keys=True, default=str)
+        if obj is not None
+        else ""
+    )
     previous = applier.state.conflicts.get(remote_uid)
     if previous is None or (previous.remote_version, previous.local_version) != (remote_json, local_json):
         reason = reason or (
@@ -41,6 +47,13 @@ def keep_local(applier, remote_uid: str) -> None:
     entry = applier.state.index.get(remote_uid)
     synced = applier.state.synced.get(remote_uid)
     obj = applier.local.find(remote_uid, synced) if synced else None
+    remote_data = json.loads(conflict.remote_version) if conflict and conflict.remote_version else None
+    remote_rev = from_json(remote_data.get(wire.REVISION)) if remote_data else None
+    if conflict is not None and not conflict.local_version and entry is not None and remote_data:
+        # Deleted here: it stays deleted, in step with the peer's version seen in the conflict.
+        local_uid = synced.local_uid if synced else remote_uid
+        record_gone(applier, remote_uid, local_uid, entry, content_token(remote_data), remote_rev)
+        return
     if synced is None:
         if entry is not None:
             applier.state.resolutions[remote_uid] = "local"  # not this remote's: left alone from now on
@@ -50,9 +63,7 @@ def keep_local(applier, remote_uid: str) -> None:
     if entry is None:
         del applier.state.synced[remote_uid]  # deleted on the peer: the local object lives on, unsynced
         return
-    remote_data = json.loads(conflict.remote_version) if conflict and conflict.remote_version else None
     token = content_token(remote_data) if remote_data else synced.token
-    remote_rev = from_json(remote_data.get(wire.REVISION)) if remote_data else None
     if remote_rev is not None:  # a revision of this site's that descends from both: the peer takes it
         local = current_revision(obj, applier.site_id)
         store_revision(obj, merged(local, remote_rev, applier.site_id, local.fingerprint), local.fingerprint)

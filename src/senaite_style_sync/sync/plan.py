@@ -98,7 +98,15 @@ def plan_listed(plan: Plan, state: SyncState, local: LocalSite, policy: str, for
                 plan.update.append(uid)  # here already: the writer decides whether it may become the copy
             continue
         if obj is None:
-            plan.create.append(uid)  # deleted here, still on the peer: bring it back
+            unchanged = (entry.modified, entry.review_state, entry.meta) == (
+                synced.remote_modified,
+                synced.remote_state,
+                synced.remote_meta,
+            )
+            if unchanged and state.resolutions.get(uid) != "remote":
+                plan.unchanged += 1  # deleted here, unchanged on the peer: stays deleted
+            else:
+                plan.create.append(uid)  # the writer tells whether it comes back (deleted_here.py)
             continue
         if entry.position != synced.remote_position:
             reordered.add(entry.path.rpartition("/")[0])

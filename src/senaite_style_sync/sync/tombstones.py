@@ -1,5 +1,6 @@
 """Record a tombstone whenever a content object is deleted here (by anyone, the sync included)."""
 
+from datetime import UTC
 from datetime import datetime
 
 from plone import api
@@ -21,4 +22,4 @@ def record_tombstone(obj, event) -> None:
     site = api.portal.get()
     revision = current_revision(obj, site.UID())
     path = "/".join(obj.getPhysicalPath()[len(site.getPhysicalPath()) :])
-    Tombstones(site).add(uid, Tombstone(revision.id, revision.ancestors, path, obj.portal_type, datetime.now()))
+    Tombstones(site).add(uid, Tombstone(revision.id, revision.ancestors, path, obj.portal_type, datetime.now(UTC)))

@@ -6,14 +6,10 @@ each object once, last, so nothing it writes bumps the modification date.
 """
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from Acquisition import aq_base
-from Acquisition import aq_parent
 from DateTime import DateTime
-from OFS.ObjectManager import checkValidId
 from plone import api
 from plone.app.linkintegrity.handlers import modifiedContent
 from plone.app.linkintegrity.interfaces import IRetriever
@@ -21,10 +17,8 @@ from plone.app.workflow.interfaces import ISharingPageRole
 from plone.dexterity.utils import createContent
 from plone.namedfile.utils import getAllowedSizes
 from plone.uuid.interfaces import ATTRIBUTE_NAME
-from Products.CMFCore.interfaces import IContentish
 from Products.CMFCore.utils import getToolByName
 from zc.relation.interfaces import ICatalog
-from zExceptions import BadRequest
 from zope.component import getUtilitiesFor
 from zope.component import queryUtility
 from zope.intid.interfaces import IIntIds
@@ -32,8 +26,11 @@ from zope.intid.interfaces import IIntIds
 from senaite_style_sync.model.state import SyncedEntry
 from senaite_style_sync.model.state import SyncState
 from senaite_style_sync.model.storage import RemoteStorage
+from senaite_style_sync.model.tombstones import Tombstones
 from senaite_style_sync.peer import wire
 from senaite_style_sync.sync.conflicts import record_conflict
+from senaite_style_sync.sync.deleted_here import DELETED_HERE
+from senaite_style_sync.sync.deleted_here import settle_deleted
 from senaite_style_sync.sync.fetched import Fetched
 from senaite_style_sync.sync.fields import WriteIO
 from senaite_style_sync.sync.fields import write_fields
@@ -43,6 +40,12 @@ from senaite_style_sync.sync.local import LocalSite
 from senaite_style_sync.sync.local import stamp
 from senaite_style_sync.sync.origin import mark_origin
 from senaite_style_sync.sync.origin import origin_of
+from senaite_style_sync.sync.placing import ApplyError
+from senaite_style_sync.sync.placing import check_new_id
+from senaite_style_sync.sync.placing import kept_dates
+from senaite_style_sync.sync.placing import restore_subtree_dates
+from senaite_style_sync.sync.placing import subtree
+from senaite_style_sync.sync.placing import subtree_dates
 from senaite_style_sync.sync.readonly import is_locked
 from senaite_style_sync.sync.readonly import lock
 from senaite_style_sync.sync.readonly import unlock
@@ -73,69 +76,11 @@ DATES = (
 )  # a refusal settled for the local object: not synced, no conflict
 
 
-@contextmanager
-def kept_dates(*objects):
-    """Objects (the containers, the holders of relations a delete breaks) keep their modification
-    dates through a move or delete done by the sync: the change is the peer's, and a bumped date
-    would look like an edit made here."""
-    dates = [(obj, obj.modification_date) for obj in objects]
-    yield
-    for obj, date in dates:
-        parent = aq_parent(obj)
-        if parent is not None and hasattr(aq_base(parent), "hasObject") and not parent.hasObject(obj.getId()):
-            continue  # deleted with the rest
-        if obj.modification_date != date:
-            obj.modification_date = date
-            obj.reindexObject(idxs=["modified"])
-
-
-def check_new_id(container, item_id: str) -> None:
-    """ApplyError for an id the peer names that no object may have here: not one Zope takes
-    (empty, ``..``, ``_x``, ``aq_x``, ``@@x``, ``REQUEST``, characters illegal in URLs), nor one
-    that would shadow what the container acquires or has that is no content (a tool such as
-    ``portal_catalog``, a method): a copy with that id would replace it for everything below."""
-    try:
-        checkValidId(container, item_id, allow_dup=1)
-    except BadRequest as error:
-        raise ApplyError(f"The peer's id {item_id!r:.80} cannot be used here: {error}") from None
-    found = getattr(container, item_id, None)
-    if found is not None and not IContentish.providedBy(found):
-        raise ApplyError(f"The peer's id {item_id!r:.80} would hide what {item_id!r:.80} is here: not used.")
-
-
-def subtree(obj, below: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
-    """``obj`` and every content object inside it, with their paths relative to ``obj``."""
-    yield below, obj
-    if obj.isPrincipiaFolderish:
-        for child in obj.objectValues():
-            if hasattr(aq_base(child), "modification_date"):
-                yield from subtree(child, below + (child.getId(),))
-
-
-def subtree_dates(obj) -> dict[tuple[str, ...], Any]:
-    """Relative path -> modification date of ``obj`` and everything inside it."""
-    return {below: item.modification_date for below, item in subtree(obj)}
-
-
-def restore_subtree_dates(obj, dates: dict[tuple[str, ...], Any]) -> None:
-    """Put back the dates ``subtree_dates`` took, where moving re-dated something: the move
-    is the peer's, and a later date would look like an edit made here."""
-    for below, date in dates.items():
-        item = obj.unrestrictedTraverse("/".join(below), None) if below else obj
-        if item is not None and item.modification_date != date:
-            item.modification_date = date
-            item.reindexObject(idxs=["modified"])
-
-
 def link_uids(obj) -> set[str]:
     """UIDs the object links to (``resolveuid`` links, as plone.app.linkintegrity reads them)."""
     retriever = IRetriever(obj, None)
     links = retriever.retrieveLinks() if retriever is not None else ()
     return {uid for link in links for uid in RESOLVEUID.findall(link)}
-
-
-class ApplyError(Exception):
-    """This object cannot be written here (the message says why)."""
 
 
 class Applier:
@@ -255,10 +200,16 @@ class Applier:
         if obj is None:
             if entry.role == "update-only":
                 return "unchanged"
+            settled = settle_deleted(self, remote_uid, entry, synced, fetched, remote_rev)
+            if settled == "conflict":
+                record_conflict(self, remote_uid, None, fetched.data, DELETED_HERE)
+            if settled:
+                return settled
             container = self.container_for(entry.path)
             item_id = self.rules.local_id(entry.id, entry.portal_type)
             uid_free = self.local.by_uid(remote_uid) is None
             obj = self._create(container, item_id, entry.portal_type, remote_uid if uid_free else None)
+            Tombstones(self.site).remove(obj.UID())  # here again, by the peer's change or the user's decision
             self._write_content(remote_uid, obj, entry, fetched, "created", remote_rev)
             return "created"
         stance = relation(current_revision(obj, self.site_id), remote_rev) if remote_rev is not None else None
