@@ -50,6 +50,7 @@ def settle_deleted(applier, remote_uid: str, entry, synced, fetched: Fetched, re
         return ""
     if not changed_since_deleted(tomb, synced, entry, fetched.token, remote_rev):
         record_gone(applier, remote_uid, local_uid, entry, fetched.token, remote_rev)
+        applier.state.conflicts.pop(remote_uid, None)  # settled, here or on the peer
         return "unchanged"
     policy = applier.remote.conflict_policy
     if policy == "remote":

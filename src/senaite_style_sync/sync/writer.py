@@ -83,6 +83,12 @@ def link_uids(obj) -> set[str]:
     return {uid for link in links for uid in RESOLVEUID.findall(link)}
 
 
+def same_second(current: DateTime, served: DateTime) -> bool:
+    """Is ``served`` (whole seconds, as plone.restapi serializes) ``current`` cut to the second?"""
+    seconds = served.timeTime()
+    return seconds == int(seconds) and int(current.timeTime()) == int(seconds)
+
+
 class Applier:
     """Applies one remote's plan to the site; every write is recorded in the remote's SyncState."""
 
@@ -222,17 +228,22 @@ class Applier:
         if stance is None:
             return self._write_by_content(remote_uid, obj, entry, synced, fetched, force)
         peer_wins = self.remote.conflict_policy == "remote" or self.state.resolutions.get(remote_uid) == "remote"
-        if (stance == "same" and not force) or (stance == "behind" and not peer_wins):
+        if stance == "same" and not force:
             outcome = "unchanged"
-            if stance == "same":
-                obj = self._relocate(obj, entry.path, entry.portal_type) if entry.role != "update-only" else obj
-                store_revision(obj, remote_rev, fingerprint(obj))
-                if self._set_dates(obj, fetched.data):  # re-dated there (a move re-dates what it moves)
-                    self._to_index.append((remote_uid, obj, False, False))
-                    outcome = "updated"
+            obj = self._relocate(obj, entry.path, entry.portal_type) if entry.role != "update-only" else obj
+            store_revision(obj, remote_rev, fingerprint(obj))
+            if self._set_dates(obj, fetched.data):  # re-dated there (a move re-dates what it moves)
+                self._to_index.append((remote_uid, obj, False, False))
+                outcome = "updated"
             self.record(remote_uid, obj, entry, fetched.token, written=True)
             self.state.conflicts.pop(remote_uid, None)  # settled (here or on the peer)
             return outcome
+        if stance == "behind" and not peer_wins:
+            # The peer has not seen the version here yet: nothing to write, and the change made
+            # here stays a revision of this site's (never stored under the peer's older one).
+            self.record(remote_uid, obj, entry, fetched.token, keep_local_stamp=True)
+            self.state.conflicts.pop(remote_uid, None)
+            return "unchanged"
         if stance == "diverged" and not peer_wins:
             if self.remote.conflict_policy == "local":
                 local = current_revision(obj, self.site_id)
@@ -466,7 +477,10 @@ class Applier:
         for attribute, key in DATES:
             value = data.get(key)
             date = DateTime(value) if value else None
-            if getattr(aq_base(obj), attribute, None) != date:
+            current = getattr(aq_base(obj), attribute, None)
+            if current is not None and date is not None and same_second(current, date):
+                continue  # the same date: the JSON has whole seconds, an original here may have more
+            if current != date:
                 setattr(obj, attribute, date)
                 changed = True
         return changed
