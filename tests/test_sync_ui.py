@@ -327,6 +327,20 @@ class TestConflictsPage(BrowserTestCase):
         self.run_step("import")
         return uid
 
+    def test_merge_takes_the_ticked_fields_from_the_peer(self):
+        uid = self.synced_page()
+        self.make_conflict(uid, "Peer title", "Local title")
+        self.browser.open(f"{self.portal_url}/@@sync-conflicts?remote=src")
+        self.browser.getControl("Merge: the ticked fields from the peer, the rest kept").click()
+        self.assertIn("Name the fields to take from the peer.", self.text())  # nothing ticked: nothing done
+        self.assertIn(uid, self.stored().state.conflicts)
+        self.browser.getControl(name="fields:list").value = ["title"]
+        self.browser.getControl("Merge: the ticked fields from the peer, the rest kept").click()
+        self.assertIn("taken from the peer, the rest kept.", self.text())
+        self.assertIn("No conflicts.", self.browser.contents)
+        self.assertEqual(find(self.portal, uid).title, "Peer title")
+        self.assertEqual(self.run_step("update").counts.get("conflicts", 0), 0)  # settled
+
     def test_keep_local_then_take_remote(self):
         uid = self.synced_page()
         self.make_conflict(uid, "Peer title", "Local title")
@@ -337,7 +351,11 @@ class TestConflictsPage(BrowserTestCase):
         contents = self.text()
         self.assertIn(f'id="conflict-{uid}"', contents)
         self.assertIn('<td class="local">Local title</td>', contents)
-        self.assertIn('<td class="remote">Peer title</td>', contents)
+        # The peer's title, with the box that takes it alone (Merge).
+        self.assertRegex(
+            contents,
+            r'<td class="remote"><label><input type="checkbox" name="fields:list" class="take-field" value="title"\s*/>Peer title</label></td>',
+        )
         self.assertIn("<details", contents)
         self.assertIn('"title": "Peer title"', contents)
 

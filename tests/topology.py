@@ -15,6 +15,7 @@ from plone.app.testing import SITE_OWNER_PASSWORD
 from plone.app.testing import FunctionalTesting
 from plone.app.testing import PloneSandboxLayer
 from plone.app.testing import applyProfile
+from plone.namedfile.file import NamedBlobFile
 from plone.testing.zope import WSGI_SERVER_FIXTURE
 from Products.CMFPlone.factory import addPloneSite
 from ZODB.utils import p64
@@ -159,3 +160,20 @@ def written_classes(layer, since: bytes) -> set[str]:
 
 def labs(layer) -> dict[str, Lab]:
     return {site_id: Lab(layer, site_id) for site_id in ("plone", SOURCE_SITE_ID, *EXTRA_SITES)}
+
+
+def build_small_corpus(site) -> dict:
+    """A few objects of the kinds a conflict test needs (the rich corpus is for faithfulness)."""
+    with api.env.adopt_roles(["Manager"]):
+        folders = {
+            name: api.content.create(site, "Folder", id=name, title=name.title()) for name in ("seiten", "medien")
+        }
+        page = api.content.create(folders["seiten"], "Document", id="seite-1", title="Seite 1", description="Eins")
+        news = api.content.create(folders["medien"], "News Item", id="meldung-1", title="Meldung 1")
+        file = api.content.create(folders["medien"], "File", id="datei", title="Datei")
+        file.file = NamedBlobFile(
+            data=b"0123456789" * 500, filename="datei.bin", contentType="application/octet-stream"
+        )
+        file.reindexObject()
+    transaction.commit()
+    return {obj.getId(): obj for obj in (*folders.values(), page, news, file)}

@@ -11,11 +11,13 @@ from senaite_style_sync.model.jobs import Job
 from senaite_style_sync.model.remote import Remote
 from senaite_style_sync.model.state import Conflict
 from senaite_style_sync.sync.conflicts import keep_local as keep_local_version
+from senaite_style_sync.sync.conflicts import merge_fields
+from senaite_style_sync.sync.conflicts import mergeable_fields
 from senaite_style_sync.sync.readonly import sync_writes
 from senaite_style_sync.sync.writer import Applier
 
 
-TAKE_CHOICES = ("remote", "local")
+TAKE_CHOICES = ("remote", "local", "fields")
 
 
 def parsed(text: str) -> dict[str, Any] | None:
@@ -94,3 +96,41 @@ def keep_local(site, remote: Remote, uid: str, request) -> str:
     state.conflicts.pop(uid, None)
     state.resolutions.pop(uid, None)
     return _("The local version of ${path} was kept.", mapping={"path": conflict.path})
+
+
+class NotMergeable(ValueError):
+    """The fields asked for cannot be taken from the peer one by one (the message says which)."""
+
+
+def mergeable(site, remote: Remote, uid: str) -> set[str]:
+    """The fields of a conflict's local object that can take the peer's value one by one."""
+    conflict = get_conflict(remote, uid)
+    remote_data = parsed(conflict.remote_version)
+    applier = Applier(site, remote, None, peer_base=remote.url)
+    obj = applier.local.find(uid, remote.state.synced.get(uid))
+    if obj is None or remote_data is None:
+        return set()
+    return mergeable_fields(obj, remote_data)
+
+
+def merge(site, remote: Remote, uid: str, fields: Any, request) -> str:
+    """Settle a conflict field by field: the peer's values of ``fields``, the local ones of the
+    rest. The result is a version of this site that descends from both: the peer takes it on
+    its next pull, no new conflict."""
+    conflict = get_conflict(remote, uid)
+    allowed = mergeable(site, remote, uid)
+    if not isinstance(fields, list) or not fields or not all(isinstance(name, str) for name in fields):
+        raise NotMergeable(_("Name the fields to take from the peer."))
+    if unknown := sorted(set(fields) - allowed):
+        raise NotMergeable(
+            _(
+                "These cannot be taken from the peer one by one: ${fields}.",
+                mapping={"fields": ", ".join(name[:80] for name in unknown[:20])},
+            )
+        )
+    merge_fields(Applier(site, remote, request, peer_base=remote.url), uid, set(fields))
+    remote.state.resolutions.pop(uid, None)
+    return _(
+        "${path}: ${fields} taken from the peer, the rest kept.",
+        mapping={"path": conflict.path, "fields": ", ".join(sorted(fields))},
+    )

@@ -12,8 +12,11 @@ from zExceptions import BadRequest
 from senaite_style_sync import _
 from senaite_style_sync.actions.conflicts import TAKE_CHOICES
 from senaite_style_sync.actions.conflicts import ConflictNotFound
+from senaite_style_sync.actions.conflicts import NotMergeable
 from senaite_style_sync.actions.conflicts import conflict_data
 from senaite_style_sync.actions.conflicts import keep_local
+from senaite_style_sync.actions.conflicts import merge
+from senaite_style_sync.actions.conflicts import mergeable
 from senaite_style_sync.actions.conflicts import take_remote
 from senaite_style_sync.actions.jobs import step_title
 from senaite_style_sync.actions.messages import message
@@ -130,9 +133,17 @@ class SyncConflictsView(BrowserView):
         take = self.request.form.get("take")
         uid = self.request.form.get("uid")
         if take not in TAKE_CHOICES or not isinstance(uid, str):
-            raise BadRequest(_("Give a conflict (uid) and take=remote or take=local."))
+            raise BadRequest(_("Give a conflict (uid) and take=remote, take=local or take=fields."))
         try:
-            if take == "remote":
+            if take == "fields":
+                try:
+                    text, kind = (
+                        merge(self.context, self.remote, uid, self.request.form.get("fields"), self.request),
+                        "info",
+                    )
+                except NotMergeable as refused:
+                    text, kind = refused.args[0], "error"
+            elif take == "remote":
                 job, text = take_remote(self.context, self.remote, uid, self.request, TRIGGER)
                 kind = "info" if job is not None or uid not in self.remote.state.index else "warning"
             else:
@@ -171,6 +182,9 @@ class SyncConflictsView(BrowserView):
             synced = state.synced.get(conflict.remote_uid)
             local_obj = local_site.find(conflict.remote_uid, synced) if synced is not None else None
             remote_href, remote_text = peer_link((data["remote_version"] or {}).get("@id"), self.remote.url)
+            fields = mergeable(self.context, self.remote, conflict.remote_uid) if local_obj is not None else set()
+            for row in rows:
+                row["mergeable"] = row["differs"] and row["key"] in fields
             items.append(
                 {
                     "number": number,
@@ -184,6 +198,7 @@ class SyncConflictsView(BrowserView):
                     "remote_id_text": remote_text,
                     "deleted_on_peer": conflict.remote_uid not in state.index,
                     "deleted_here": local_obj is None and not conflict.local_version,
+                    "mergeable": any(row["mergeable"] for row in rows),
                     "settled_for_remote": state.resolutions.get(conflict.remote_uid) == "remote",
                     "local_json": pretty(conflict.local_version),
                     "remote_json": pretty(conflict.remote_version),

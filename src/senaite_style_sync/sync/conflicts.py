@@ -4,6 +4,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from plone.namedfile.interfaces import INamedField
 from plone.restapi.interfaces import ISerializeToJson
 from zope.component import getMultiAdapter
 
@@ -11,6 +12,10 @@ from senaite_style_sync.model.state import Conflict
 from senaite_style_sync.peer import wire
 from senaite_style_sync.sync.deleted_here import record_gone
 from senaite_style_sync.sync.fetched import content_token
+from senaite_style_sync.sync.fields import SET_APART
+from senaite_style_sync.sync.fields import WriteIO
+from senaite_style_sync.sync.fields import schema_fields
+from senaite_style_sync.sync.fields import write_fields
 from senaite_style_sync.sync.revision import current_revision
 from senaite_style_sync.sync.revision import from_json
 from senaite_style_sync.sync.revision import merged
@@ -68,3 +73,29 @@ def keep_local(applier, remote_uid: str) -> None:
         local = current_revision(obj, applier.site_id)
         store_revision(obj, merged(local, remote_rev, applier.site_id, local.fingerprint), local.fingerprint)
     applier.record(remote_uid, obj, entry, token)
+
+
+def mergeable_fields(obj, remote_data: dict[str, Any]) -> set[str]:
+    """The fields of ``obj`` whose value the peer's version of a conflict can give one by one:
+    schema fields it holds, but files and images (their bytes are not in the record) and what
+    the sync sets itself."""
+    return {
+        name
+        for name, field in schema_fields(obj)
+        if name in remote_data and name not in SET_APART and not field.readonly and not INamedField.providedBy(field)
+    }
+
+
+def merge_fields(applier, remote_uid: str, names: set[str]) -> None:
+    """Settle a conflict field by field: the peer's values of ``names``, the local ones of the
+    rest; an edit made here whose revision descends from both versions (keep_local)."""
+    conflict = applier.state.conflicts[remote_uid]
+    remote_data = json.loads(conflict.remote_version)
+    obj = applier.local.find(remote_uid, applier.state.synced.get(remote_uid))
+    io = WriteIO(applier.link_converter(), {}, frozenset(remote_data.get(wire.STORED_FIELDS) or ()))
+    write_fields(obj, {name: remote_data[name] for name in names}, applier.request, io)
+    relations = {name: urls for name, urls in io.relations.items() if name in names}
+    if relations:
+        applier.state.pending_relations[remote_uid] = relations
+    obj.reindexObject()  # an edit made here: re-dated, as an edit form does
+    keep_local(applier, remote_uid)

@@ -4,7 +4,9 @@ from typing import Any
 
 from senaite_style_sync import _
 from senaite_style_sync.actions.conflicts import TAKE_CHOICES
+from senaite_style_sync.actions.conflicts import NotMergeable
 from senaite_style_sync.actions.conflicts import keep_local
+from senaite_style_sync.actions.conflicts import merge
 from senaite_style_sync.actions.conflicts import take_remote
 from senaite_style_sync.actions.jobs import InvalidSince
 from senaite_style_sync.actions.jobs import job_url
@@ -80,11 +82,21 @@ class RemotesPost(RemotesService):
         body, errors = self.read_json()
         take = body.get("take")
         if not errors:
-            errors.update({key: UNKNOWN_FIELD for key in body if key != "take"})
+            errors.update({key: UNKNOWN_FIELD for key in body if key not in ("take", "fields")})
             if take not in TAKE_CHOICES:
-                errors["take"] = _('Expected "remote" or "local".')
+                errors["take"] = _('Expected "remote", "local" or "fields".')
+            elif "fields" in body and take != "fields":
+                errors["fields"] = UNKNOWN_FIELD
         if errors:
             return self.error(400, "BadRequest", BODY_NOT_VALID, errors=errors)
+        if take == "fields":
+            try:
+                message = merge(self.context, remote, uid, body.get("fields"), self.request)
+            except NotMergeable as refused:
+                return self.error(
+                    400, "BadRequest", BODY_NOT_VALID, errors={"fields": self.translated(refused.args[0])}
+                )
+            return {"take": "fields", "job": None, "message": self.translated(message)}
         if take == "local":
             message = keep_local(self.context, remote, uid, self.request)
             return {"take": "local", "job": None, "message": self.translated(message)}
