@@ -71,8 +71,10 @@ class BidirectionalTestCase(TopologyTestCase):
         super().setUp()
         self.a.enter()
         self.corpus = build_rich_corpus(self.a.site)["by_name"] if self.rich else build_small_corpus(self.a.site)
-        self.a.add_remote("lab-b", self.b, auto_sync=True, auto_sync_interval=5)
-        self.b.add_remote("lab-a", self.a, auto_sync=True, auto_sync_interval=5)
+        # A deletion is one object of a few here: above the default deletion limit (10 %).
+        settings = {"auto_sync": True, "auto_sync_interval": 5, "max_delete_percent": 0 if not self.rich else 10}
+        self.a.add_remote("lab-b", self.b, **settings)
+        self.b.add_remote("lab-a", self.a, **settings)
         self.both = ((self.b, "lab-a"), (self.a, "lab-b"))
 
     def uid(self, name: str) -> str:
@@ -276,9 +278,9 @@ class TestMasterWithThreeInstances(TopologyTestCase):
             # changes the objects that point at it, a change of its own).
             self.leaf = api.content.create(self.a.site, "Document", id="leaf", title="Leaf").UID()
         self.instances = (self.b, self.c, self.d)
-        for lab in self.instances:
-            self.a.add_remote(lab.site_id, lab)
-            lab.add_remote("master", self.a)
+        for lab in self.instances:  # a deletion is one object of a few: no deletion limit
+            self.a.add_remote(lab.site_id, lab, max_delete_percent=0)
+            lab.add_remote("master", self.a, max_delete_percent=0)
         self.pulls = (
             *((self.a, lab.site_id) for lab in self.instances),
             *((lab, "master") for lab in self.instances),
