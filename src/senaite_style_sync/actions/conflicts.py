@@ -13,6 +13,7 @@ from senaite_style_sync.model.state import Conflict
 from senaite_style_sync.sync.conflicts import keep_local as keep_local_version
 from senaite_style_sync.sync.conflicts import merge_fields
 from senaite_style_sync.sync.conflicts import mergeable_fields
+from senaite_style_sync.sync.local import LocalSite
 from senaite_style_sync.sync.readonly import sync_writes
 from senaite_style_sync.sync.writer import Applier
 
@@ -106,8 +107,9 @@ def mergeable(site, remote: Remote, uid: str) -> set[str]:
     """The fields of a conflict's local object that can take the peer's value one by one."""
     conflict = get_conflict(remote, uid)
     remote_data = parsed(conflict.remote_version)
-    applier = Applier(site, remote, None, peer_base=remote.url)
-    obj = applier.local.find(uid, remote.state.synced.get(uid))
+    synced = remote.state.synced.get(uid)
+    # Only this remote's copy: a local object it never synced is settled whole, or left alone.
+    obj = LocalSite(site).find(uid, synced) if synced is not None else None
     if obj is None or remote_data is None:
         return set()
     return mergeable_fields(obj, remote_data)

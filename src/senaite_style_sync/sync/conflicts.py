@@ -7,6 +7,8 @@ from typing import Any
 from plone.namedfile.interfaces import INamedField
 from plone.restapi.interfaces import ISerializeToJson
 from zope.component import getMultiAdapter
+from zope.event import notify
+from zope.lifecycleevent import ObjectModifiedEvent
 
 from senaite_style_sync.model.state import Conflict
 from senaite_style_sync.peer import wire
@@ -14,6 +16,7 @@ from senaite_style_sync.sync.deleted_here import record_gone
 from senaite_style_sync.sync.fetched import content_token
 from senaite_style_sync.sync.fields import SET_APART
 from senaite_style_sync.sync.fields import WriteIO
+from senaite_style_sync.sync.fields import is_relation
 from senaite_style_sync.sync.fields import schema_fields
 from senaite_style_sync.sync.fields import write_fields
 from senaite_style_sync.sync.revision import current_revision
@@ -82,7 +85,11 @@ def mergeable_fields(obj, remote_data: dict[str, Any]) -> set[str]:
     return {
         name
         for name, field in schema_fields(obj)
-        if name in remote_data and name not in SET_APART and not field.readonly and not INamedField.providedBy(field)
+        if name in remote_data
+        and name not in SET_APART
+        and not field.readonly
+        and not INamedField.providedBy(field)
+        and not is_relation(field)  # set in a second pass: the merged version would lack them
     }
 
 
@@ -94,8 +101,5 @@ def merge_fields(applier, remote_uid: str, names: set[str]) -> None:
     obj = applier.local.find(remote_uid, applier.state.synced.get(remote_uid))
     io = WriteIO(applier.link_converter(), {}, frozenset(remote_data.get(wire.STORED_FIELDS) or ()))
     write_fields(obj, {name: remote_data[name] for name in names}, applier.request, io)
-    relations = {name: urls for name, urls in io.relations.items() if name in names}
-    if relations:
-        applier.state.pending_relations[remote_uid] = relations
-    obj.reindexObject()  # an edit made here: re-dated, as an edit form does
+    notify(ObjectModifiedEvent(obj))  # an edit made here, as an edit form's: re-dated, versioned, reindexed
     keep_local(applier, remote_uid)

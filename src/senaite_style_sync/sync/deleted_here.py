@@ -19,7 +19,7 @@ DELETED_HERE = "deleted here, changed on the peer"
 
 def changed_since_deleted(tomb: Tombstone | None, synced, entry, token: str, remote_rev: Revision | None) -> bool:
     """Did the peer change the object after the version deleted here?"""
-    if remote_rev is not None and tomb is not None:
+    if remote_rev is not None and tomb is not None and tomb.revision:
         return remote_rev.id not in tomb.lineage()
     if synced is not None:
         return synced.token != token
@@ -35,8 +35,8 @@ def record_gone(applier, remote_uid: str, local_uid: str, entry, token: str, rem
     )
     tombstones = Tombstones(applier.site)
     tomb = tombstones.get(local_uid)
-    if remote_rev is not None and tomb is not None and remote_rev.id not in tomb.lineage():
-        ancestors = (*tomb.ancestors, remote_rev.id)[-KEPT_ANCESTORS:]
+    if remote_rev is not None and tomb is not None and tomb.revision and remote_rev.id not in tomb.lineage():
+        ancestors = (remote_rev.id, *tomb.ancestors)[:KEPT_ANCESTORS]  # newest first, as revisions keep them
         tombstones.add(local_uid, tomb._replace(ancestors=ancestors))
 
 
@@ -57,5 +57,6 @@ def settle_deleted(applier, remote_uid: str, entry, synced, fetched: Fetched, re
         return ""
     if policy == "local":
         record_gone(applier, remote_uid, local_uid, entry, fetched.token, remote_rev)
+        applier.state.conflicts.pop(remote_uid, None)
         return "unchanged"
     return "conflict"

@@ -67,6 +67,9 @@ def apply_plan(site, remote, job: Job, reader: PeerReader, plan: Plan | None = N
     checkpoints.run(plan.delete, lambda uid, guard: delete_one(applier, job, guard, uid))
     for uid in plan.forget:
         del state.synced[uid]
+        state.conflicts.pop(uid, None)  # gone on both sides: nothing left to decide
+    for uid in [uid for uid in state.conflicts.keys() if uid not in state.index and uid not in state.synced]:
+        del state.conflicts[uid]  # a refusal or a deletion here, and the peer deleted it since
     for uid in plan.release:
         job.add_warning(state.synced[uid].remote_path, "release", RELEASED)
         applier.release(uid)
@@ -150,7 +153,8 @@ def write_one(applier: Applier, job: Job, guard: Guard, uid: str, fetched, touch
         if outcome in ("created", "updated"):
             touched_parents.add(entry.path.rpartition("/")[0])
             applier.state.conflicts.pop(uid, None)
-            applier.state.resolutions.pop(uid, None)
+        if outcome != "conflict" and applier.state.resolutions.get(uid) == "remote":
+            applier.state.resolutions.pop(uid)  # carried out (or the versions are the same already)
 
     guard(entry.path, "write", action)
 

@@ -29,6 +29,7 @@ def set_relations(applier, remote_uid: str) -> list[str]:
     obj = applier.local_object(remote_uid)
     if relations is None or obj is None:
         return []
+    in_step = applier.in_step(obj)
     fields = dict(schema_fields(obj))
     missing = []
     for name, wanted in relations.items():
@@ -51,9 +52,7 @@ def set_relations(applier, remote_uid: str) -> list[str]:
     if LINKS in relations:
         modifiedContent(obj, None)
     del applier.state.pending_relations[remote_uid]
-    synced = applier.state.synced.get(remote_uid)
-    if synced is not None:
-        applier.record(remote_uid, obj, applier.state.index[remote_uid], synced.token, written=True)
+    applier.record_current(remote_uid, obj, in_step)
     return missing
 
 
@@ -63,14 +62,16 @@ def set_default_page(applier, folder_uid: str) -> None:
     folder = applier.local_object(folder_uid)
     page_uid = state.default_pages.get(folder_uid)
     page = applier.local_object(page_uid) if page_uid else None
-    if folder is not None and (page is None or page.aq_parent.getPhysicalPath() == folder.getPhysicalPath()):
+    # A folder in conflict, or edited here, keeps its own default page until that is settled.
+    settled = folder is not None and folder_uid not in state.conflicts and applier.in_step(folder)
+    if settled and (page is None or page.aq_parent.getPhysicalPath() == folder.getPhysicalPath()):
         wanted = page.getId() if page is not None else None
         if (getattr(folder.aq_base, "default_page", None) or None) != wanted:
             modified = folder.modification_date
             folder.setDefaultPage(wanted)
             folder.modification_date = modified
             applier.local.index(folder)
-            applier.record_current(folder_uid, folder)
+            applier.record_current(folder_uid, folder, in_step=True)
     state.pending_default_pages.remove(folder_uid)
 
 

@@ -49,6 +49,7 @@ from senaite_style_sync.sync.placing import subtree_dates
 from senaite_style_sync.sync.readonly import is_locked
 from senaite_style_sync.sync.readonly import lock
 from senaite_style_sync.sync.readonly import unlock
+from senaite_style_sync.sync.revision import KEPT_ANCESTORS
 from senaite_style_sync.sync.revision import Revision
 from senaite_style_sync.sync.revision import current_revision
 from senaite_style_sync.sync.revision import from_json
@@ -66,14 +67,14 @@ RESOLVEUID = re.compile(r"resolveuid/([^/?#]+)")
 # In SyncState.pending_relations: the object's link-integrity references are to be made again.
 LINKS = "@links"
 OUTSIDE = "Points to objects outside the sync's scope, kept as the peer's: {}"
-LEFT_ALONE = "left alone"
+LEFT_ALONE = "left alone"  # a refusal settled for the local object: not synced, no conflict
 # The dates a copy takes from the peer's JSON: attribute -> key.
 DATES = (
     ("effective_date", "effective"),
     ("expiration_date", "expires"),
     ("creation_date", "created"),
     ("modification_date", "modified"),
-)  # a refusal settled for the local object: not synced, no conflict
+)
 
 
 def link_uids(obj) -> set[str]:
@@ -218,8 +219,16 @@ class Applier:
             Tombstones(self.site).remove(obj.UID())  # here again, by the peer's change or the user's decision
             self._write_content(remote_uid, obj, entry, fetched, "created", remote_rev)
             return "created"
-        stance = relation(current_revision(obj, self.site_id), remote_rev) if remote_rev is not None else None
-        refusal = self.refusal(remote_uid, obj, entry) if synced is None and stance in (None, "diverged") else ""
+        current = current_revision(obj, self.site_id) if remote_rev is not None else None
+        stance = relation(current, remote_rev) if current is not None and remote_rev is not None else None
+        if stance == "diverged" and synced is not None and current.fingerprint == synced.local_fingerprint:
+            # Not edited here since this remote last wrote it: whatever the peer has now is newer
+            # (its lineage may just be too long or too old to name the version written here).
+            stance = "ahead"
+        # Only the same or an older version may adopt an object here without a decision, and
+        # adopting it only records it: an object this remote never synced is moved or
+        # overwritten by no claim of the peer's.
+        refusal = self.refusal(remote_uid, obj, entry) if synced is None and stance not in ("same", "behind") else ""
         if refusal == LEFT_ALONE:
             return "unchanged"
         if refusal:
@@ -227,28 +236,30 @@ class Applier:
             return "conflict"
         if stance is None:
             return self._write_by_content(remote_uid, obj, entry, synced, fetched, force)
-        peer_wins = self.remote.conflict_policy == "remote" or self.state.resolutions.get(remote_uid) == "remote"
+        decided = self.state.resolutions.get(remote_uid) == "remote"
         if stance == "same" and not force:
             outcome = "unchanged"
-            obj = self._relocate(obj, entry.path, entry.portal_type) if entry.role != "update-only" else obj
-            store_revision(obj, remote_rev, fingerprint(obj))
+            if synced is not None and entry.role != "update-only":
+                obj = self._relocate(obj, entry.path, entry.portal_type)
+            store_revision(obj, current, fingerprint(obj))  # ours: the peer's ancestors are not taken
             if self._set_dates(obj, fetched.data):  # re-dated there (a move re-dates what it moves)
                 self._to_index.append((remote_uid, obj, False, False))
                 outcome = "updated"
             self.record(remote_uid, obj, entry, fetched.token, written=True)
             self.state.conflicts.pop(remote_uid, None)  # settled (here or on the peer)
             return outcome
-        if stance == "behind" and not peer_wins:
+        if stance == "behind" and not decided:
             # The peer has not seen the version here yet: nothing to write, and the change made
             # here stays a revision of this site's (never stored under the peer's older one).
+            # No conflict policy applies: nothing changed on both sides.
             self.record(remote_uid, obj, entry, fetched.token, keep_local_stamp=True)
             self.state.conflicts.pop(remote_uid, None)
             return "unchanged"
-        if stance == "diverged" and not peer_wins:
+        if stance == "diverged" and not (decided or self.remote.conflict_policy == "remote"):
             if self.remote.conflict_policy == "local":
-                local = current_revision(obj, self.site_id)
-                store_revision(obj, merged(local, remote_rev, self.site_id, local.fingerprint), local.fingerprint)
+                store_revision(obj, merged(current, remote_rev, self.site_id, current.fingerprint), current.fingerprint)
                 self.record(remote_uid, obj, entry, fetched.token, keep_local_stamp=True)
+                self.state.conflicts.pop(remote_uid, None)
                 return "unchanged"
             record_conflict(self, remote_uid, obj, fetched.data)
             return "conflict"
@@ -299,6 +310,8 @@ class Applier:
         """Everything of the peer's object onto ``obj``: fields, layout, workflow, roles, dates;
         then its revision (for a stock peer, one made from its JSON: the copy's origin)."""
         data = fetched.data
+        # For a stock peer, a revision made from its JSON, descending from the version here.
+        previous = current_revision(obj, self.site_id) if rev is None and outcome == "updated" else None
         io = WriteIO(self.link_converter(), fetched.blob_files, frozenset(data.get(wire.STORED_FIELDS) or ()))
         write_fields(obj, data, self.request, io)
         if io.links.outside:
@@ -320,19 +333,32 @@ class Applier:
         self._set_dates(obj, data)
         mark_origin(obj, self.peer_origin)
         print_ = fingerprint(obj)
-        store_revision(obj, rev or Revision(revision_id(self.peer_origin, fetched.token, []), self.peer_origin), print_)
+        if rev is None:
+            parents = [previous.id] if previous is not None else []
+            ancestors = (previous.id, *previous.ancestors)[:KEPT_ANCESTORS] if previous is not None else ()
+            rev = Revision(revision_id(self.peer_origin, fetched.token, parents), self.peer_origin, ancestors)
+        store_revision(obj, rev, print_)
         self.record(remote_uid, obj, entry, fetched.token, written=True)
         self._to_index.append((remote_uid, obj, security_changed and outcome == "updated", outcome == "created"))
         if obj.isPrincipiaFolderish:
             # Not in the catalog before the flush: children written in the same chunk find it here.
             self._containers[entry.path] = obj
 
+    def in_step(self, obj) -> bool:
+        """Is ``obj`` still the version whose revision it carries (not edited here since)? Then a
+        change the sync makes on the peer's behalf (a move, a default page, relations) is part
+        of that revision; otherwise it must not fold a local edit into the peer's revision."""
+        stored = stored_revision(obj)
+        return stored is not None and stored.fingerprint == fingerprint(obj)
+
     def move(self, remote_uid: str) -> str:
         entry = self.state.index[remote_uid]
         synced = self.state.synced[remote_uid]
-        obj = self._relocate(self.local.find(remote_uid, synced), entry.path, entry.portal_type)
+        obj = self.local.find(remote_uid, synced)
+        in_step = self.in_step(obj)
+        obj = self._relocate(obj, entry.path, entry.portal_type)
         self._to_index.append((remote_uid, obj, False, False))
-        self.record(remote_uid, obj, entry, synced.token, written=True)
+        self.record(remote_uid, obj, entry, synced.token, written=in_step, keep_local_stamp=not in_step)
         return "moved"
 
     def referrers(self, obj) -> list:
@@ -487,8 +513,10 @@ class Applier:
 
     # -- after all objects ---------------------------------------------------------
 
-    def record_current(self, remote_uid: str, obj) -> None:
-        """Record a change the sync made to ``obj`` beyond its content (its default page)."""
+    def record_current(self, remote_uid: str, obj, in_step: bool) -> None:
+        """Record a change the sync made to ``obj`` beyond its content (its default page, its
+        relations); ``in_step``: ``obj`` was not edited here before (see ``in_step``)."""
         synced = self.state.synced.get(remote_uid)
         if synced is not None:
-            self.record(remote_uid, obj, self.state.index[remote_uid], synced.token, written=True)
+            entry = self.state.index[remote_uid]
+            self.record(remote_uid, obj, entry, synced.token, written=in_step, keep_local_stamp=not in_step)
