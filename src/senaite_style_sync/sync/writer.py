@@ -378,8 +378,13 @@ class Applier:
         synced = self.state.synced[remote_uid]
         obj = self.local.find(remote_uid, synced)
         if obj is not None:
-            with kept_dates(obj.aq_parent, *self.referrers(obj)):
+            referrers = self.referrers(obj)
+            in_step = [referrer for referrer in referrers if self.in_step(referrer)]
+            with kept_dates(obj.aq_parent, *referrers):
                 api.content.delete(obj=obj, check_linkintegrity=False)
+            for referrer in in_step:
+                # Their relations to it are gone on the peer too: still the version they carry.
+                store_revision(referrer, stored_revision(referrer), fingerprint(referrer))
         del self.state.synced[remote_uid]
         self.state.pending_relations.pop(remote_uid, None)
         return "deleted"
