@@ -8,8 +8,8 @@ writes, and a site with this add-on serves the current revision of each object i
 The current revision of an object is the one stored on it while its fingerprint is the one
 stored with it; once it was edited here, it is a new revision with this site as origin and
 the stored one as parent, computed (the same every time) and stored when it is next served
-to a peer (so that what a peer has is always a stored revision) or written by the sync. Comparing the peer's revision with the local one tells, as CouchDB's
-revision trees do:
+to a peer (so that what a peer has is always a stored revision) or written by the sync.
+Comparing the peer's revision with the local one tells, as CouchDB's revision trees do:
 
 ``same``      both have the same version: nothing to write (no echo between sites)
 ``behind``    the peer's is one this copy descends from: the peer has not seen ours yet
