@@ -15,6 +15,7 @@ from urllib.parse import quote
 from urllib.parse import unquote
 
 from senaite_style_sync.peer import wire
+from senaite_style_sync.peer.http import PeerAnswerError
 from senaite_style_sync.peer.http import PeerError
 from senaite_style_sync.peer.http import PeerHTTP
 from senaite_style_sync.peer.listing import LISTING_FIELDS
@@ -181,11 +182,13 @@ class StockReader:
 
     def read_objects(self, uids: Iterable[str]) -> dict[str, dict[str, Any] | PeerError]:
         """Full JSON of each UID (with its local roles under wire.SHARING_KEY where the kind of
-        peer serves them inline); a batch that fails is read again one by one."""
+        peer serves them inline); a batch that fails, or that holds an answer whose UID is no
+        text, is read again one by one (alone, such an answer is a malformed one)."""
         uids = list(uids)
         try:
-            asked = set(uids)
-            found = {item.get("UID"): item for item in self.read_batch(uids) if item.get("UID") in asked}
+            items = self.read_batch(uids)
+            if any(not isinstance(item.get("UID"), str) for item in items):
+                raise PeerAnswerError(f"The peer answered for {uids[0]} with a UID that is not one.")
         except PeerError as error:
             if len(uids) == 1:
                 return {uids[0]: error}
@@ -193,6 +196,8 @@ class StockReader:
             for uid in uids:
                 found.update(self.read_objects([uid]))
             return found
+        asked = set(uids)
+        found = {item["UID"]: item for item in items if item["UID"] in asked}
         return {uid: found.get(uid) or GoneFromPeer(f"The peer no longer has {uid}.") for uid in uids}
 
     def sharing(self, path: str) -> dict[str, Any]:
