@@ -337,7 +337,10 @@ class Applier:
         """Everything of the peer's object onto ``obj``: fields, layout, workflow, roles, dates;
         then its revision (for a stock peer, one made from its JSON: the copy's origin)."""
         data = fetched.data
-        io = WriteIO(self.link_converter(), fetched.blob_files, frozenset(data.get(wire.STORED_FIELDS) or ()))
+        stored = data.get(wire.STORED_FIELDS) or []
+        if not isinstance(stored, list) or not all(isinstance(name, str) for name in stored):
+            raise ApplyError(f"The peer's {wire.STORED_FIELDS} is not a list of field names.")
+        io = WriteIO(self.link_converter(), fetched.blob_files, frozenset(stored))
         write_fields(obj, data, self.request, io)
         if io.links.outside:
             self.notes.append(OUTSIDE.format(", ".join(io.links.outside)))
