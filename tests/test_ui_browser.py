@@ -15,6 +15,7 @@ from senaite_style_sync.actions.remotes import create_remote
 from senaite_style_sync.model.jobs import Job
 from senaite_style_sync.model.jobs import JobStore
 from senaite_style_sync.model.storage import RemoteStorage
+from senaite_style_sync.model.validation import CLEARTEXT
 from tests.browser_helpers import SYNC_BROWSER_TESTING
 from tests.browser_helpers import logged_in_page
 from tests.browser_helpers import require_browser
@@ -172,7 +173,13 @@ class TestRemoteForm(BrowserUITestCase):
             self.assertIn(f"logged in as {SITE_OWNER_NAME}", result.inner_text())
             self.assertTrue(page.evaluate("window.notReloaded"))  # answered in place
             self.assertEqual(page.input_value("#form-widgets-password"), SITE_OWNER_PASSWORD)
+            # An http:// peer: the warning comes with the outcome, under the buttons, ...
+            self.assertTrue(page.is_visible("#test-connection-warning"))
+            self.assertEqual(page.inner_text("#test-connection-warning"), CLEARTEXT)
             self.assert_clean(page)
+            # ... and not once more on the next page, as a status message left behind.
+            page.goto(f"{self.plone_url}/@@sync")
+            self.assertNotIn(CLEARTEXT, page.inner_text("body"))
         self.assertIsNone(self.stored("lab1"))  # testing saves nothing
 
     def test_edit_form_tests_with_the_stored_password_and_never_shows_it(self):

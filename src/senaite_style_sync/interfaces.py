@@ -27,13 +27,17 @@ class IFieldWriter(Interface):
 
 
 class IImporter(Interface):
-    """An option beyond content (registry records, settings, users), run after the content.
+    """An option beyond content (registry records, settings, users), run after the content
+    (or before it, with ``before_content``).
 
     Registered as a named utility; a run calls, in ``order``, every importer the remote
     enables. Adding one is a registration, not an edit of the steps.
     """
 
     order = Attribute("Sort key among importers (lower runs first).")
+    before_content = Attribute(
+        "Optional, false when missing: run before the content, as what the content refers to (users and groups)."
+    )
 
     def enabled(remote):
         """Whether ``remote``'s settings ask for this import."""

@@ -1,7 +1,8 @@
 """Messages of the layers below in the user's language: for the pages and the REST services alike.
 
-The model, the peer probe and the job runner write plain English sentences (the validation
-rules, Test connection's outcome, a refused start, a run's outcome and a conflict's reason).
+The model, the peer probe, the job runner, the sync and the importers write plain English
+sentences (the validation rules, Test connection's outcome, a refused start, a run's outcome,
+its warnings and errors, and a conflict's reason).
 Each is listed here once as a translatable message whose ``${placeholders}`` stand for what
 varies; ``message`` finds the one an English text was made from and gives it with its values,
 so the page or the REST reply shows it translated. A text none matches is shown as it is.
@@ -22,12 +23,18 @@ KNOWN = (
     _("Only letters, digits, '-' and '_' are allowed."),
     _("A remote with this Domain Name already exists."),
     _("Give an http:// or https:// URL with a host name."),
+    _("Give the URL without a username or password; use the Username and Password fields."),
     _("A Remote's Prefix needs at least one Prefixable Content Type."),
     _("Prefixable Content Types need a Remote's Prefix."),
     _("Update-Only Content Types need a Local Prefix."),
     _("No readable file at this path."),
     _("Give the password for this username."),
-    _("The interval must be a whole number of minutes, at least 1."),
+    _("Give the password again: the Source URL's host changed."),
+    _(
+        "The Source URL uses http://: the username, the password and the content travel unencrypted "
+        "and can be read or changed on the way. Use https://."
+    ),
+    _("The interval must be a whole number of minutes from 1 to 525600 (a year)."),
     _("Give a whole number from 0 to 100."),
     _("Not an installed content type: ${types}"),
     _("Choose one of: skip, remote, local."),
@@ -36,23 +43,55 @@ KNOWN = (
     _("A registry prefix is a dotted name: letters, digits, '_', '-' and '.'."),
     # model/credentials.py
     _("The stored password cannot be decrypted with this instance's key; enter it again."),
+    # actions/remotes.py: what only a Manager may do
+    _("Only a Manager may allow the Manager role."),
+    _("This remote allows the Manager role: only a Manager may change it."),
     # peer/probe.py: Test connection
     _("The peer refused the username or password."),
-    _("${url} answered (HTTP ${status}) but is not a Plone site with plone.restapi."),
+    _("${url} answered, but is not a Plone site with plone.restapi."),
+    _("${url} answered, but is not a Plone site with plone.restapi (${reason})"),
     _("Connected to ${title} without logging in."),
     _("Connected to ${title} and logged in as ${username}."),
     _("TLS failure: the peer's certificate could not be verified (${reason})."),
     _("The peer cannot be reached: ${reason}."),
-    _("The connection failed: ${reason}."),
-    _("The peer's login service answered HTTP ${status}; check that plone.restapi is installed."),
-    # jobs/runner.py: a refused start
+    _("The connection failed: ${reason}"),
+    _("The peer's login gave no token; check that plone.restapi is installed."),
+    # services/remotes/post.py and jobs/steps.py: a CA file gone since the remote was saved
+    _("The Certificate Path ${path}: ${problem}"),
+    # jobs/runner.py: a refused start; jobs/recovery.py: a job its instance left behind
     _("Unknown step ${step}."),
     _("A ${step} job for '${remote}' is still running (${done}/${total})."),
     _("That run holds no ${what} of this remote to act on."),
     _("Those ${what} were acted on already."),
-    # sync/conflicts.py: why an object is a conflict
+    _("Interrupted: the instance that ran it stopped."),
+    # sync/conflicts.py and sync/writer.py: why an object is a conflict
     _("changed here and on the peer"),
     _("deleted on the peer, changed here"),
+    _("here already: a copy synced from the remote '${remote}'"),
+    _("here already, and not one of this site's originals (no Local Prefix)"),
+    _("here already, and not synced from this peer: not overwritten without your decision"),
+    # sync/writer.py, sync/importing.py, sync/fetch.py: warnings of a run
+    _("Its creator '${creator}' is no user of this site: nobody owns the copy here."),
+    _("The peer's layout '${layout}' is not one this type offers here: not set."),
+    _("Points to objects outside the sync's scope, kept as the peer's: ${paths}"),
+    _("Still on the peer, but outside this remote's scope now: the copy stays here, no longer synced."),
+    _("Deleted on the peer since it was listed: the next run deletes its copy."),
+    _("The peer has it again: kept."),
+    _("Not in the peer's listing, but the peer still has it: kept."),
+    # importers/principals.py, importers/registry.py: what the policies hold back (warnings of a run)
+    _("the role '${role}' is not imported: it administers this site"),
+    _("members are not added: the group has the role(s) ${roles} here"),
+    _("Never imported (a built-in deny-list; see docs/security.rst): ${records}"),
+    # importers/principals_policy.py, importers/principals.py: a principal not imported (errors of a run)
+    _("not a valid id here"),
+    _("this id is reserved for the sync itself"),
+    _("its ${key} is not a line of text"),
+    _("its roles are not a list of names"),
+    _("its login name is not valid here"),
+    _("a group here has this id"),
+    _("a user here has this id"),
+    _("the login name '${login}' belongs to another user here"),
+    _("the role '${role}' does not exist here"),
 )
 # jobs/steps.py: a run's outcome is these parts joined by ", ".
 OUTCOME_PARTS = (
@@ -86,7 +125,9 @@ def _match(text: str, known: tuple[Message, ...]) -> Message | None:
     for msgid in known:
         found = _pattern(str(msgid)).fullmatch(text)
         if found:
-            return Message(msgid, mapping=found.groupdict()) if found.groupdict() else msgid
+            # A value that is itself a known text is translated too ("The Certificate Path …: ${problem}").
+            mapping = {name: _match(value, known) or value for name, value in found.groupdict().items()}
+            return Message(msgid, mapping=mapping) if mapping else msgid
     return None
 
 

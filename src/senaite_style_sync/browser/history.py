@@ -11,6 +11,7 @@ from zExceptions import NotFound
 
 from senaite_style_sync import _
 from senaite_style_sync.actions.jobs import step_title
+from senaite_style_sync.actions.messages import message
 from senaite_style_sync.actions.messages import outcome
 from senaite_style_sync.browser.overview import PLAN_LABELS
 from senaite_style_sync.browser.overview import STATE_BADGES
@@ -155,8 +156,9 @@ class SyncRunView(BrowserView):
         row["progress"] = f"{progress['done']}/{progress['total']} ({progress['percent']}%)"
         row["remote"] = job.remote
         row["site_url"] = job.site_url
-        row["errors"] = list(job.errors)
-        row["warnings"] = list(job.warnings)
+        # Each in the user's language where the text is a known one (actions/messages.py).
+        row["errors"] = [entry | {"message": message(entry["message"])} for entry in job.errors]
+        row["warnings"] = [entry | {"message": message(entry["message"])} for entry in job.warnings]
         row["pending_deletes"] = [{"uid": uid, "path": path} for uid, path in job.pending_deletes]
         row["confirmed_by"] = job.confirmed_by
         row["differences"] = list(job.differences)

@@ -232,7 +232,7 @@ class SyncOverview(BrowserView):
             {
                 "name": remote.name,
                 "url": remote.url,
-                "cleartext": cleartext_warning(remote.url) or "",
+                "cleartext": message(cleartext_warning(remote.url) or ""),
                 "remote_prefix": remote.remote_prefix or "—",
                 "local_prefix": remote.local_prefix or "—",
                 "rules": type_rules_summary(remote, type_titles),

@@ -101,7 +101,7 @@ class RemoteForm(group.GroupForm, form.Form):
     template = ViewPageTemplateFile("templates/remote_form.pt")
     enableCSRFProtection = True
     enable_form_tabbing = False  # the template folds the fieldsets itself
-    # The outcome of Test connection: {"ok", "code", "message", "errors"}; None before one.
+    # The outcome of Test connection: {"ok", "code", "message", "errors"[, "warning"]}; None before one.
     connection: dict[str, Any] | None = None
 
     def remote(self) -> Remote | None:
@@ -210,11 +210,15 @@ class RemoteForm(group.GroupForm, form.Form):
                 password = stored.password()
             except CredentialError as error:
                 return self.outcome(False, "credentials", message(str(error)))
-        self.warn_cleartext(url)
         report = check_connection(url, username, password, data.get("certificate_path") or "")
-        return self.outcome(report.ok, report.code, message(report.message))
+        outcome = self.outcome(report.ok, report.code, message(report.message))
+        if warning := cleartext_warning(url):  # shown with the outcome, as the REST API answers it
+            outcome["warning"] = translate(message(warning), context=self.request)
+        return outcome
 
     def outcome(self, ok: bool, code: str, text: str, errors: dict[str, str] | None = None) -> dict[str, Any]:
+        """Test connection's outcome: {"ok", "code", "message", "errors"} and, for an http:// URL
+        that was tried, "warning"."""
         translated = {name: translate(message(value), context=self.request) for name, value in (errors or {}).items()}
         return {"ok": ok, "code": code, "message": translate(text, context=self.request), "errors": translated}
 

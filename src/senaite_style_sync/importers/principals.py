@@ -106,9 +106,10 @@ class PrincipalImport:
             message = str(error) if isinstance(error, PrincipalError) else f"{type(error).__name__}: {error}"
             self.job.add_error(principal, step, message)
 
-    def wanted_roles(self, principal: str, step: str, roles) -> set[str]:
-        """The roles to grant: no pseudo roles, no privileged ones (see RolePolicy), only roles defined here."""
-        wanted = set(roles or ()) - PSEUDO_ROLES
+    def wanted_roles(self, principal: str, step: str, roles, held=()) -> set[str]:
+        """The roles to grant: no pseudo roles, no privileged ones (see RolePolicy), only roles defined here.
+        Those it ``held`` already are none of them: nothing is withheld (a local group of the same name)."""
+        wanted = set(roles or ()) - PSEUDO_ROLES - set(held)
         for role in sorted(self.policy.withheld(wanted)):
             if role == MANAGER:
                 self.job.count("manager_role_dropped")
@@ -181,7 +182,7 @@ class PrincipalImport:
         user = self.local_user(user_id)
         if user is None or user_id in self.refused:
             return  # its creation failed: already recorded
-        roles = self.wanted_roles(user_id, "users", roles_of(data) - inherited)
+        roles = self.wanted_roles(user_id, "users", roles_of(data) - inherited, user.getRoles())
         self.grant(user_id, "users", user, roles)
 
     # groups
@@ -211,7 +212,8 @@ class PrincipalImport:
     def group_roles(self, group_id: str, data: dict[str, Any]) -> None:
         group = self.local_group(group_id)
         if group is not None and group_id not in self.refused:
-            self.grant(group_id, "groups", group, self.wanted_roles(group_id, "groups", roles_of(data)))
+            roles = self.wanted_roles(group_id, "groups", roles_of(data), group.getRoles())
+            self.grant(group_id, "groups", group, roles)
 
     def group_members(self, group_id: str, member_ids: list[str]) -> None:
         group = self.local_group(group_id)
@@ -290,9 +292,11 @@ def import_principals(site, remote, job: Job, http: PeerHTTP) -> None:
 
 @implementer(IImporter)
 class UsersImporter:
-    """Users and groups (``import_users``), after the registry."""
+    """Users and groups (``import_users``), before the content: a copy's creator owns it only
+    when that is a user here, and its local roles name users and groups."""
 
     order = 20
+    before_content = True
 
     def enabled(self, remote) -> bool:
         return bool(remote.import_users)

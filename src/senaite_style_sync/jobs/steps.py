@@ -1,7 +1,8 @@
 """The steps as job bodies: Fetch, Import, Get Updates (both), and the confirmed deletions.
 
-Content goes through the sync pipeline (sync/); then every importer the remote enables
-runs, by name (importers/).
+Content goes through the sync pipeline (sync/); every importer the remote enables runs
+(importers/): those the content needs (users and groups: a copy's creator owns it only when
+that is a user here) before it, the others after it.
 """
 
 import transaction
@@ -62,22 +63,26 @@ def run_step(site, remote, job: Job, tmpdir: str | None = None) -> None:
     if job.step in ("fetch", "update"):
         fetch(remote, job, reader, LocalSite(site))
     if job.step in ("import", "update"):
+        errors_before = job.counts.get("errors", 0)
+        run_importers(site, remote, job, http, before_content=True)
+        importer_errors = job.counts.get("errors", 0) - errors_before
         apply_plan(site, remote, job, reader)
         state = remote.state
-        if not job.counts.get("errors") and state.cursor != state.listed_at:
+        # A user or group error must not hold the content cursor back (nor, after it, a registry one).
+        if job.counts.get("errors", 0) == importer_errors and state.cursor != state.listed_at:
             state.cursor = state.listed_at
-        # After the cursor: a registry or user error must not hold the content cursor back.
-        run_importers(site, remote, job, http)
+        run_importers(site, remote, job, http, before_content=False)
     job.counts["requests"] = http.requests_made
     errors = job.counts.get("errors", 0)
     job.message = summary(job)
     remote.record_run(job.step, f"{errors} errors" if errors else "ok", job.done)
 
 
-def run_importers(site, remote, job: Job, http: PeerHTTP) -> None:
-    """Every registered importer the remote enables, in their order, each committed on its own."""
+def run_importers(site, remote, job: Job, http: PeerHTTP, before_content: bool) -> None:
+    """Every registered importer the remote enables that runs before (or after) the content,
+    in their order, each committed on its own."""
     for _name, importer in sorted(getUtilitiesFor(IImporter), key=lambda item: (item[1].order, item[0])):
-        if importer.enabled(remote):
+        if bool(getattr(importer, "before_content", False)) == before_content and importer.enabled(remote):
             importer(site, remote, job, http)
             transaction.commit()
 

@@ -69,6 +69,9 @@ class SyncState(Persistent):
     pending_default_pages: OOTreeSet | tuple = ()
     # Ids of the users and groups Import Users created here: only these follow the peer's properties.
     created_principals: OOTreeSet | tuple = ()
+    # Named by the peer's latest listing only in entries that cannot be read: their copies are
+    # kept as they are (neither deleted nor updated) until the peer lists them readably again.
+    held: OOTreeSet | tuple = ()
 
     def __init__(self) -> None:
         self.index = OOBTree()

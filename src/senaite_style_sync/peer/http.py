@@ -19,6 +19,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urljoin
 from urllib.parse import urlsplit
 
 import requests
@@ -48,10 +49,16 @@ MAX_BLOB_BYTES = 2 * 1024**3
 USER_AGENT = "senaite_style_sync"
 # Reader threads share one session: one pooled connection each, and one for the writer.
 POOL_SIZE = 8
+# Redirects a download follows, each only to the peer's own origin (an image scale's URL).
+DOWNLOAD_REDIRECTS = 3
 
 
 class PeerError(Exception):
     """The peer did not give a usable answer, even after retries."""
+
+
+class PeerTimeout(PeerError):
+    """The peer did not answer in time, or its answer arrived too slowly."""
 
 
 class PeerAccessError(PeerError):
@@ -200,10 +207,11 @@ class PeerHTTP:
         session.mount("https://", adapter)
         return session
 
-    def request(self, method: str, url: str, *, retry: bool = True, **kwargs) -> requests.Response:
+    def request(self, method: str, url: str, *, retry: bool = True, redirects: int = 0, **kwargs) -> requests.Response:
         """One request on the peer's origin (with the retry policy unless ``retry`` is false);
         its body is left to read (``body``, ``download``). PeerError if none answered, for a URL
-        elsewhere, and for a redirect (never followed: it could lead anywhere)."""
+        elsewhere, and for a redirect: a GET follows at most ``redirects`` of them, each only to
+        a URL on the peer's origin (that is checked as the first URL was); others are refused."""
         if self.origin is None or wire_origin(url) != self.origin:
             raise PeerError(f"Refusing to request {url!r}: it is not on the peer's origin.")
         with self._count_lock:
@@ -211,28 +219,38 @@ class PeerHTTP:
         session = self.session if retry else self.single
         try:
             response = session.request(method, url, timeout=self.timeout, stream=True, allow_redirects=False, **kwargs)
+        except requests.Timeout as error:
+            raise PeerTimeout(f"{method} {url} failed: {error}") from error
         except requests.RequestException as error:
             raise PeerError(f"{method} {url} failed: {error}") from error
         if response.is_redirect:
             response.close()
-            raise PeerError(f"The peer redirected {url} to {response.headers.get('Location')!r}: not followed.")
+            location = response.headers.get("Location")
+            target = urljoin(url, location) if isinstance(location, str) else ""
+            if method == "GET" and redirects > 0 and target and wire_origin(target) == self.origin:
+                kwargs.pop("params", None)  # the new URL is complete
+                return self.request(method, target, retry=retry, redirects=redirects - 1, **kwargs)
+            raise PeerError(f"The peer redirected {url} to {location!r}: not followed.")
         return response
 
     def chunks(self, response: requests.Response, url: str, limit: int) -> Iterator[bytes]:
-        """The body of ``response``, inflated, in chunks: within ``limit`` bytes and a deadline."""
+        """The body of ``response``, inflated, in chunks as they arrive: within ``limit`` bytes
+        and a deadline (the timeout, plus a second per MIN_RATE bytes arrived: a body that
+        trickles in is given up after the timeout, however big it claims to be)."""
         encoding = (response.headers.get("Content-Encoding") or "identity").strip().lower()
         inflate = Inflater(encoding, limit) if encoding != "identity" else None
-        deadline = time.monotonic() + self.timeout + limit / MIN_RATE
-        received = 0
+        start = time.monotonic()
+        received = arrived = 0
         try:
             with response:
-                for chunk in response.raw.stream(DOWNLOAD_CHUNK, decode_content=False):
+                while chunk := response.raw.read1(DOWNLOAD_CHUNK, decode_content=False):
+                    arrived += len(chunk)
                     data = inflate(chunk) if inflate is not None else chunk
                     received += len(data)
                     if received > limit:
                         raise PeerError(f"The peer's answer to {url} is bigger than {limit} bytes.")
-                    if time.monotonic() > deadline:
-                        raise PeerError(f"The peer's answer to {url} arrives too slowly; given up.")
+                    if time.monotonic() > start + self.timeout + arrived / MIN_RATE:
+                        raise PeerTimeout(f"The peer's answer to {url} arrives too slowly; given up.")
                     yield data
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
             raise PeerError(f"The peer's answer to {url} broke off: {error}") from error
@@ -277,7 +295,7 @@ class PeerHTTP:
             return self._download(url, size, sha256)
 
     def _download(self, url: str, size: int | None, sha256: str | None) -> str:
-        response = self.request("GET", url, headers={"Accept-Encoding": "identity"})
+        response = self.request("GET", url, redirects=DOWNLOAD_REDIRECTS, headers={"Accept-Encoding": "identity"})
         if response.status_code != 200:
             response.close()
             raise PeerError(f"Download of {url} answered HTTP {response.status_code}.")

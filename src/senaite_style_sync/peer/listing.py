@@ -93,7 +93,9 @@ def listing_item(item: dict[str, Any], path: str) -> ListingItem:
         portal_type=text(item, "portal_type") or text(item, "@type", required=True),
         modified=text(item, "modified"),
         review_state=text(item, "review_state"),
-        meta=text(item, "meta"),
+        # A hint only: one that is no text is left out (the object is read as from a stock
+        # peer); a text too long to keep is an error, as for the other fields.
+        meta=text(item, "meta") if isinstance(item.get("meta"), str) else "",
     )
 
 
@@ -137,6 +139,8 @@ def pages_by_uid(
         if not isinstance(items, list) or not isinstance(total, int) or isinstance(total, bool):
             raise PeerError(f"The peer's listing at {url} has no items or no items_total.")
         if not last:  # a listing may grow while it is read, but not without end
+            if total > most:
+                raise PeerError(f"The peer's listing at {url} announces {total} objects, more than {most}; given up.")
             most = min(most, 2 * total + LISTING_MARGIN)
         if len(items) != min(size, total):
             raise PeerError(

@@ -10,13 +10,16 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from typing import Any
+from typing import NamedTuple
 from typing import Protocol
 from urllib.parse import quote
 from urllib.parse import unquote
 
 from senaite_style_sync.peer import wire
+from senaite_style_sync.peer.http import PeerAnswerError
 from senaite_style_sync.peer.http import PeerError
 from senaite_style_sync.peer.http import PeerHTTP
+from senaite_style_sync.peer.http import PeerTimeout
 from senaite_style_sync.peer.listing import LISTING_FIELDS
 from senaite_style_sync.peer.listing import UID
 from senaite_style_sync.peer.listing import UNPLACED
@@ -40,8 +43,23 @@ def shown(value: Any) -> str:
     return text if len(text) <= 200 else text[:199] + "…"
 
 
+def named_uid(item: dict[str, Any]) -> str:
+    """The UID a listing entry names ("" for none, or for a value that is no UID)."""
+    uid = item.get("UID")
+    return uid if isinstance(uid, str) and UID.fullmatch(uid) else ""
+
+
 class GoneFromPeer(PeerError):
     """The peer no longer has an object it listed: deleted there since."""
+
+
+class LeftOut(NamedTuple):
+    """A listing entry the sync leaves out: what it is, why, and its UID where it names one."""
+
+    entry: str
+    why: str
+    uid: str = ""  # the peer still has this UID: its copy is no proof of a deletion
+    malformed: bool = False  # the entry cannot be read: an error of the run, not a warning
 
 
 class PeerReader(Protocol):
@@ -52,7 +70,8 @@ class PeerReader(Protocol):
     @property
     def base(self) -> str: ...
 
-    left_out: list[tuple[str, str]]  # (entry, why) of what the last listing left out
+    left_out: list[LeftOut]  # what the last listing left out
+    unreadable: set[str]  # UIDs the last lookups (``existing``) found, in entries that cannot be read
 
     def listing(self, on_page: Callable[[int], None] | None = None) -> list[ListingItem]: ...
 
@@ -70,7 +89,8 @@ class StockReader:
 
     def __init__(self, http: PeerHTTP) -> None:
         self.http = http
-        self.left_out: list[tuple[str, str]] = []  # (entry, why) the last listing left out
+        self.left_out: list[LeftOut] = []  # what the last listing left out
+        self.unreadable: set[str] = set()  # UIDs the last lookups found in entries that cannot be read
         self.url = http.url
         self.search_url = f"{self.url}/@search"
         self.page_size = listing_page_size()
@@ -108,7 +128,9 @@ class StockReader:
         count = 0
         while True:
             items = page.get("items")
-            for item in items if isinstance(items, list) else ():
+            if not isinstance(items, list):
+                raise PeerAnswerError(f"The peer's answer to {shown(self.search_url)} has no list of items.")
+            for item in items:
                 if isinstance(item, dict):
                     yield item
                 count += 1
@@ -137,17 +159,19 @@ class StockReader:
         for item in pages:
             url = item.get("@id")
             path = self.relative_path(url)
+            uid = named_uid(item)
             if not path:
                 if not (isinstance(url, str) and url.rstrip("/") == self.base):
-                    self.left_out.append((shown(url), "not an object of the peer's site"))
+                    self.left_out.append(LeftOut(shown(url), "not an object of the peer's site", uid))
                 continue
             try:
                 listed = listing_item(item, path)
             except ValueError as error:
-                self.left_out.append((path, f"The peer's listing entry is malformed: {error}."))
+                why = f"The peer's listing entry is malformed: {error}."
+                self.left_out.append(LeftOut(path, why, uid, malformed=True))
                 continue
             if listed.uid in items:
-                self.left_out.append((path, DUPLICATE))
+                self.left_out.append(LeftOut(path, DUPLICATE))
             else:
                 items[listed.uid] = listed
         return items
@@ -157,20 +181,27 @@ class StockReader:
         return {item["UID"] for item in pages_by_uid(self.http, self.search_url, params, self.page_size)}
 
     def existing(self, uids: Iterable[str]) -> list[ListingItem]:
-        """The listing items of those ``uids`` the peer still has (batched UID queries)."""
+        """The listing items of those ``uids`` the peer still has (batched UID queries). One it
+        answers for with an entry that cannot be read goes to ``unreadable``: no proof that it
+        exists, nor that it is gone."""
         uids = list(uids)
         found = []
+        self.unreadable = set()
         for start in range(0, len(uids), LOOKUP_BATCH):
             batch = uids[start : start + LOOKUP_BATCH]
             params: list[tuple[str, Any]] = [("UID", uid) for uid in batch]
             params += [("metadata_fields", name) for name in LISTING_FIELDS] + [("b_size", len(batch))]
             for item in self.search(params, len(batch)):
+                uid = named_uid(item)
+                if uid not in batch:
+                    continue
                 path = self.relative_path(item.get("@id"))
-                if path and item.get("UID") in batch:
-                    try:
-                        found.append(listing_item(item, path))
-                    except ValueError:
-                        continue  # not proof that it exists
+                try:
+                    if not path:
+                        raise ValueError("not an object of the peer's site")
+                    found.append(listing_item(item, path))
+                except ValueError:
+                    self.unreadable.add(uid)
         return found
 
     def read_batch(self, uids: list[str]) -> list[dict[str, Any]]:
@@ -181,18 +212,23 @@ class StockReader:
 
     def read_objects(self, uids: Iterable[str]) -> dict[str, dict[str, Any] | PeerError]:
         """Full JSON of each UID (with its local roles under wire.SHARING_KEY where the kind of
-        peer serves them inline); a batch that fails is read again one by one."""
+        peer serves them inline); a batch that fails, or that holds an answer whose UID is no
+        text, is read again one by one (alone, such an answer is a malformed one). A batch the
+        peer is too slow to answer is not: each of its objects fails with it."""
         uids = list(uids)
         try:
-            asked = set(uids)
-            found = {item.get("UID"): item for item in self.read_batch(uids) if item.get("UID") in asked}
+            items = self.read_batch(uids)
+            if any(not isinstance(item.get("UID"), str) for item in items):
+                raise PeerAnswerError(f"The peer answered for {uids[0]} with a UID that is not one.")
         except PeerError as error:
-            if len(uids) == 1:
-                return {uids[0]: error}
+            if len(uids) == 1 or isinstance(error, PeerTimeout):
+                return dict.fromkeys(uids, error)
             found = {}
             for uid in uids:
                 found.update(self.read_objects([uid]))
             return found
+        asked = set(uids)
+        found = {item["UID"]: item for item in items if item["UID"] in asked}
         return {uid: found.get(uid) or GoneFromPeer(f"The peer no longer has {uid}.") for uid in uids}
 
     def sharing(self, path: str) -> dict[str, Any]:

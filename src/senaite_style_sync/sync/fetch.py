@@ -32,15 +32,19 @@ def fetch(remote, job: Job, reader: PeerReader, local: LocalSite) -> None:
             transaction.commit()
 
     items = reader.listing(on_page=listed)
-    for entry, why in reader.left_out:
-        job.add_warning(entry, "fetch", why)
+    for left_out in reader.left_out:
+        (job.add_error if left_out.malformed else job.add_warning)(left_out.entry, "fetch", left_out.why)
     rules = TypeRules(remote)
     index, paths = build_index(items, rules)
     # A copy is deleted only once the peer confirms its UID is gone: one the listing left
     # out but the peer still has is listed after all; one the peer lists outside the scope
-    # is let go, not deleted.
+    # is let go, not deleted; one the peer names only in entries that cannot be read is held.
     listed_uids = {item.uid for item in items}
-    found = reader.existing(uid for uid in state.synced.keys() if uid not in listed_uids)
+    held = {left_out.uid for left_out in reader.left_out if left_out.uid and left_out.uid not in listed_uids}
+    found = reader.existing(uid for uid in state.synced.keys() if uid not in listed_uids and uid not in held)
+    held |= reader.unreadable
+    if set(held) != set(state.held):
+        state.held = OOTreeSet(held)
     if found:
         for item in found:
             job.add_warning(item.path, "fetch", NOT_LISTED)

@@ -36,7 +36,9 @@ from zope.component import queryMultiAdapter
 from zope.interface import Interface
 from zope.interface import implementer
 from zope.schema import getFieldsInOrder
+from zope.schema.interfaces import ICollection
 from zope.schema.interfaces import IField
+from zope.schema.interfaces import IText
 from zope.schema.interfaces import ITextLine
 
 from senaite_style_sync.interfaces import IFieldWriter
@@ -122,9 +124,23 @@ class DefaultFieldWriter(FieldWriter):
         if is_relation(self.field):
             RelationWriter(self.field, self.context, self.request)(value, io)
             return
+        check_collection(self.field, value)
         deserializer = queryMultiAdapter((self.field, self.context, self.request), IFieldDeserializer)
         if deserializer is not None:
             set_field(self.context, self.field, deserializer(value))
+
+
+def check_collection(field, value: Any) -> None:
+    """ValueError unless a list field's value is a JSON list (of texts, for a list of texts):
+    the deserializer would take a text as a list of one, or a vocabulary term's object as its token."""
+    if value is None or not ICollection.providedBy(field):
+        return
+    if not isinstance(value, list):
+        raise ValueError(f"The peer's {field.__name__} is not a list.")
+    value_type = getattr(field, "value_type", None)
+    is_text = ITextLine.providedBy(value_type) or IText.providedBy(value_type)
+    if is_text and not all(isinstance(item, str) for item in value):
+        raise ValueError(f"The peer's {field.__name__} is not a list of texts.")
 
 
 @implementer(IFieldWriter)
@@ -134,6 +150,9 @@ class RelationWriter(FieldWriter):
 
     def __call__(self, value: Any, io: WriteIO) -> None:
         items = value if isinstance(value, list) else [value] if value else []
+        for item in items:
+            if isinstance(item, dict) and not isinstance(item.get("UID") or item.get("@id"), str):
+                raise ValueError(f"The peer's {self.field.__name__} names a target without a UID or address.")
         io.relations[self.field.__name__] = [
             item.get("UID") or item["@id"]
             for item in items
@@ -192,8 +211,11 @@ class BlobWriter(FieldWriter):
             set_field(self.context, self.field, None)
             return
         path = io.blob_files.get(self.field.__name__)
-        if path is None:
-            return
+        if not isinstance(value, dict) or path is None:
+            raise ValueError(f"The peer's {self.field.__name__} is not a file with a download.")
+        filename, content_type = value.get("filename"), value.get("content-type")
+        if not isinstance(filename or "", str) or not isinstance(content_type or "", str):
+            raise ValueError(f"The peer's {self.field.__name__} has a file name or content type that is no text.")
         # The blob storage consumes (moves) the file it is given: hand it a link, so the
         # download stays for a redo of the same write.
         handed = f"{path}.{os.getpid()}.{id(self.context)}"
@@ -204,8 +226,9 @@ class BlobWriter(FieldWriter):
         with open(handed, "rb") as stream:
             blob = blob_class(self.field)(
                 data=stream,
-                filename=value.get("filename") or os.path.basename(path),
-                contentType=value.get("content-type") or "application/octet-stream",
+                # The name only: never a path (``../../etc/passwd``, ``C:\\x``) that a download would offer.
+                filename=os.path.basename((filename or "").replace("\\", "/")) or os.path.basename(path),
+                contentType=content_type or "application/octet-stream",
             )
         if os.path.exists(handed):  # not consumed (small data is copied into the blob)
             os.unlink(handed)

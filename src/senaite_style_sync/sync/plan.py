@@ -148,6 +148,9 @@ def plan_unlisted(plan: Plan, state: SyncState, local: LocalSite, policy: str) -
         if uid in state.outside:
             plan.release.append(uid)
             continue
+        if uid in state.held:
+            plan.unchanged += 1  # the peer still names it, in an entry that cannot be read: kept
+            continue
         peer_wins = policy == "remote" or state.resolutions.get(uid) == "remote"
         if local.changed_since_sync(obj, synced) and not peer_wins:
             if policy == "skip":

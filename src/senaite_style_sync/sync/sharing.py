@@ -17,17 +17,17 @@ def restore_local_roles(obj, sharing: dict[str, Any], shareable: set[str]) -> bo
     Only ``shareable`` roles (what this site's Sharing tab offers) are set or taken away, and
     only those of them the peer's Sharing tab offers too: Owner, Manager, Site Administrator
     and any role outside the sharing tab stay as they are, whatever the peer says. Returns
-    whether anything changed.
+    whether anything changed. ValueError for an answer not shaped as the Sharing tab's: its
+    roles would be taken away from principals it names in a way this cannot read.
     """
-    offered = sharing.get("available_roles")
-    offered = offered if isinstance(offered, list) else []
-    peer_managed = {role.get("id") for role in offered if isinstance(role, dict)}
+    check_sharing(sharing)
+    offered = sharing.get("available_roles") or []
+    peer_managed = {role["id"] for role in offered if isinstance(role.get("id"), str)}
     managed = shareable & peer_managed
     wanted: dict[str, set[str]] = {}
     for entry in sharing.get("entries") or ():
-        if isinstance(entry, dict) and isinstance(entry.get("id"), str) and isinstance(entry.get("roles"), dict):
-            roles = {role for role, value in entry["roles"].items() if value is True and role in managed}
-            wanted[entry["id"]] = wanted.get(entry["id"], set()) | roles
+        roles = {role for role, value in entry["roles"].items() if value is True and role in managed}
+        wanted[entry["id"]] = wanted.get(entry["id"], set()) | roles
     changed = False
     current = dict(obj.get_local_roles())
     for principal in set(current) | set(wanted):
@@ -44,3 +44,23 @@ def restore_local_roles(obj, sharing: dict[str, Any], shareable: set[str]) -> bo
         obj.__ac_local_roles_block__ = block or None
         changed = True
     return changed
+
+
+def check_sharing(sharing: Any) -> None:
+    """ValueError unless ``sharing`` is shaped as @sharing answers: ``entries`` a list of
+    {"id": text, "roles": {role: value}}, ``available_roles`` a list of {"id": ...}, ``inherit``
+    true or false."""
+    if not isinstance(sharing, dict):
+        raise ValueError("The peer's sharing settings are not an object.")
+    entries = sharing.get("entries") or []
+    well_formed = isinstance(entries, list) and all(
+        isinstance(entry, dict) and isinstance(entry.get("id"), str) and isinstance(entry.get("roles"), dict)
+        for entry in entries
+    )
+    if not well_formed:
+        raise ValueError("The peer's sharing entries are not a list of principals with their roles.")
+    offered = sharing.get("available_roles") or []
+    if not isinstance(offered, list) or not all(isinstance(role, dict) for role in offered):
+        raise ValueError("The peer's sharing roles are not a list of roles.")
+    if not isinstance(sharing.get("inherit", True), bool):
+        raise ValueError("The peer's sharing inheritance is not true or false.")

@@ -312,7 +312,10 @@ class Applier:
         data = fetched.data
         # For a stock peer, a revision made from its JSON, descending from the version here.
         previous = current_revision(obj, self.site_id) if rev is None and outcome == "updated" else None
-        io = WriteIO(self.link_converter(), fetched.blob_files, frozenset(data.get(wire.STORED_FIELDS) or ()))
+        stored = data.get(wire.STORED_FIELDS) or []
+        if not isinstance(stored, list) or not all(isinstance(name, str) for name in stored):
+            raise ApplyError(f"The peer's {wire.STORED_FIELDS} is not a list of field names.")
+        io = WriteIO(self.link_converter(), fetched.blob_files, frozenset(stored))
         write_fields(obj, data, self.request, io)
         if io.links.outside:
             self.notes.append(OUTSIDE.format(", ".join(io.links.outside)))

@@ -2,9 +2,10 @@
  *
  * The button posts the form as it is (with its CSRF token) to the form itself
  * with reply=json; the form checks the typed settings, saves nothing, and
- * answers {ok, code, message, errors}. The message is shown next to the
- * button, and the typed password stays in its field. Without this script the
- * button submits the form and the page shows the same outcome.
+ * answers {ok, code, message, errors} (and a warning for an http:// URL). The
+ * message is shown next to the button, the warning under the buttons, and the
+ * typed password stays in its field. Without this script the button submits
+ * the form and the page shows the same outcome.
  */
 (function () {
   "use strict";
@@ -16,11 +17,16 @@
       return;
     }
     var form = button.form;
+    var warning = document.getElementById("test-connection-warning");
 
-    function show(text, ok, code) {
+    function show(text, ok, code, warned) {
       output.textContent = text;
       output.className = "ms-2 me-3 " + (ok ? "text-success" : "text-danger");
       output.setAttribute("data-code", code || "");
+      if (warning) {
+        warning.textContent = warned || "";
+        warning.hidden = !warned;
+      }
       button.disabled = false;
     }
 
@@ -44,10 +50,10 @@
           var details = Object.keys(outcome.errors || {}).map(function (name) {
             return outcome.errors[name];
           });
-          show([outcome.message].concat(details).join(" "), outcome.ok, outcome.code);
+          show([outcome.message].concat(details).join(" "), outcome.ok, outcome.code, outcome.warning);
         })
         .catch(function (error) {
-          show(String(error), false, "error");
+          show(String(error), false, "error", "");
         });
     });
   }
