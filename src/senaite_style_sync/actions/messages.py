@@ -67,6 +67,7 @@ KNOWN = (
     # sync/conflicts.py and sync/writer.py: why an object is a conflict
     _("changed here and on the peer"),
     _("deleted on the peer, changed here"),
+    _("deleted here, changed on the peer"),
     _("here already: a copy synced from the remote '${remote}'"),
     _("here already, and not one of this site's originals (no Local Prefix)"),
     _("here already, and not synced from this peer: not overwritten without your decision"),

@@ -99,7 +99,9 @@ def merge_fields(applier, remote_uid: str, names: set[str]) -> None:
     conflict = applier.state.conflicts[remote_uid]
     remote_data = json.loads(conflict.remote_version)
     obj = applier.local.find(remote_uid, applier.state.synced.get(remote_uid))
-    io = WriteIO(applier.link_converter(), {}, frozenset(remote_data.get(wire.STORED_FIELDS) or ()))
+    stored = remote_data.get(wire.STORED_FIELDS)
+    stored = stored if isinstance(stored, list) and all(isinstance(name, str) for name in stored) else []
+    io = WriteIO(applier.link_converter(), {}, frozenset(stored))
     write_fields(obj, {name: remote_data[name] for name in names}, applier.request, io)
     notify(ObjectModifiedEvent(obj))  # an edit made here, as an edit form's: re-dated, versioned, reindexed
     keep_local(applier, remote_uid)
