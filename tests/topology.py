@@ -16,7 +16,7 @@ from plone.app.testing import FunctionalTesting
 from plone.app.testing import PloneSandboxLayer
 from plone.app.testing import applyProfile
 from plone.namedfile.file import NamedBlobFile
-from plone.testing.zope import WSGI_SERVER_FIXTURE
+from plone.testing.zope import WSGIServer
 from Products.CMFPlone.factory import addPloneSite
 from ZODB.utils import p64
 from ZODB.utils import u64
@@ -61,9 +61,10 @@ class TopologyLayer(PloneSandboxLayer):
 
 
 TOPOLOGY_FIXTURE = TopologyLayer()
-TOPOLOGY_FUNCTIONAL_TESTING = FunctionalTesting(
-    bases=(TOPOLOGY_FIXTURE, WSGI_SERVER_FIXTURE), name="TopologyLayer:Functional"
-)
+# A WSGI server of its own, started after the four sites exist: the shared WSGI_SERVER_FIXTURE,
+# when still up from the sync layer's tests, would go on serving that layer's database.
+TOPOLOGY_WSGI_SERVER = WSGIServer(bases=(TOPOLOGY_FIXTURE,), name="TopologyLayer:WSGIServer")
+TOPOLOGY_FUNCTIONAL_TESTING = FunctionalTesting(bases=(TOPOLOGY_WSGI_SERVER,), name="TopologyLayer:Functional")
 
 
 class Lab:
