@@ -241,7 +241,8 @@ class Applier:
             outcome = "unchanged"
             if synced is not None and entry.role != "update-only":
                 obj = self._relocate(obj, entry.path, entry.portal_type)
-            store_revision(obj, current, fingerprint(obj))  # ours: the peer's ancestors are not taken
+            # Ours (the peer's ancestors are not taken); record() stores it with the fingerprint after the move.
+            store_revision(obj, current, current.fingerprint)
             if self._set_dates(obj, fetched.data):  # re-dated there (a move re-dates what it moves)
                 self._to_index.append((remote_uid, obj, False, False))
                 outcome = "updated"
