@@ -145,6 +145,17 @@ class TestPlan(unittest.TestCase):
         )
         self.assertEqual(make_plan(self.state, self.local, policy="remote").update, ["both", "edited-there"])
 
+    def test_a_copy_deleted_here_is_read_again_while_its_listed_second_is_recent(self):
+        # A peer edit within the second of the last record keeps the listed date: only a
+        # re-read tells (the writer compares the content), and only within the overlap window.
+        now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+        for uid, modified in (("recent", now), ("old", datetime(2026, 1, 1, tzinfo=UTC))):
+            self.synced(uid, path=uid, modified=modified.isoformat())
+            del self.here[uid]
+        self.state.cursor = now.isoformat()
+        plan = make_plan(self.state, self.local)
+        self.assertEqual((plan.create, plan.recheck, plan.unchanged), ([], ["recent"], 1))
+
 
 class TestText(unittest.TestCase):
     def converter(self):

@@ -97,16 +97,22 @@ def plan_listed(plan: Plan, state: SyncState, local: LocalSite, policy: str, for
             else:
                 plan.update.append(uid)  # here already: the writer decides whether it may become the copy
             continue
+        modified = parse_time(entry.modified)
+        recent = bool(recheck_since and modified and modified >= recheck_since)
         if obj is None:
             unchanged = (entry.modified, entry.review_state, entry.meta) == (
                 synced.remote_modified,
                 synced.remote_state,
                 synced.remote_meta,
             )
-            if unchanged and state.resolutions.get(uid) != "remote":
-                plan.unchanged += 1  # deleted here, unchanged on the peer: stays deleted
-            else:
+            if not unchanged or state.resolutions.get(uid) == "remote":
                 plan.create.append(uid)  # the writer tells whether it comes back (deleted_here.py)
+            elif recent:
+                # A listed date is to the second: an edit within the second of the last record
+                # looks unchanged, so a recent one is read again (the writer compares the content).
+                plan.recheck.append(uid)
+            else:
+                plan.unchanged += 1  # deleted here, unchanged on the peer: stays deleted
             continue
         if entry.position != synced.remote_position:
             reordered.add(entry.path.rpartition("/")[0])
@@ -119,13 +125,12 @@ def plan_listed(plan: Plan, state: SyncState, local: LocalSite, policy: str, for
             else:
                 plan.unchanged += 1  # "local" wins: the local version stays
             continue
-        modified = parse_time(entry.modified)
         if remote_changed or uid in state.resolutions:
             plan.update.append(uid)
         elif entry.meta and entry.meta != synced.remote_meta:
             plan.recheck.append(uid)  # local roles, layout or default page changed there: write again
             plan.force.append(uid)
-        elif force(uid) or (recheck_since and modified and modified >= recheck_since):
+        elif force(uid) or recent:
             plan.recheck.append(uid)
         elif entry.path != synced.remote_path:
             # Moved there: a peer that serves revisions (and a digest) is read, as the move
