@@ -30,7 +30,7 @@ What every case must show (the issue's list):
     such a role, and the principals that were here before keep their e-mail, login,
     password, roles and memberships;
     local roles on the copies: none outside the sharing roles, and Owner only where the
-    good peer gives it;
+    good peer gives it (or to a local Manager or Site Administrator, whom it gives nothing);
 (e) registry records outside the importable set (plone.webstats_js, ...) keep their
     values; without a registry import nothing in the registry changes;
 (f) memory and disk stay bounded: the process's peak RSS grows by less than
@@ -82,6 +82,7 @@ from plone.app.textfield.value import RichTextValue
 from plone.dexterity.interfaces import IDexterityContent
 from plone.dexterity.utils import iterSchemata
 from plone.namedfile.interfaces import INamedField
+from plone.namedfile.interfaces import INamedImageField
 from plone.registry import field as registry_field
 from plone.registry.record import Record as RegistryRecord
 from plone.testing import zodb
@@ -102,7 +103,7 @@ from senaite_style_sync.model.jobs import JobStore
 from senaite_style_sync.model.storage import RemoteStorage
 from senaite_style_sync.peer import http as peer_http
 from senaite_style_sync.peer import listing as peer_listing
-from senaite_style_sync.peer.http import PeerError
+from senaite_style_sync.peer.errors import PeerError
 from senaite_style_sync.testing import EDITOR_NAME
 from tests.hostile_cases import CASES
 from tests.hostile_cases import CATEGORIES
@@ -198,6 +199,18 @@ ACTIVE_TYPES = ("text/html", "image/svg+xml", "application/xhtml+xml", "text/xml
 # twice, the @sync-list and @stored-fields cases well represented. Cases the unfixed engine
 # does not bound (endless pages and bodies) cost BOUND seconds each: only a few are here.
 DEFAULT_CASES = (
+    # each mechanism of the later fixes once
+    "lookup-uid-list",
+    "lookup-next-self",
+    "group-members-next-self",
+    "positions-endless",
+    "object-page-components-list",
+    "object-page-components-workflow-history-state-list",
+    "id-query",
+    "id-rtl-override",
+    "listing-duplicate-uid",
+    "fullobjects-item-string",
+    "filename-10k",
     # types
     "listing-uid-int",
     "listing-portaltype-list",
@@ -349,30 +362,24 @@ DEFAULT_CASES = (
 )
 
 
-# Open findings: cases where the engine does not yet do what the case expects (rich text and
-# active files with scripts are stored as the peer has them, for Plone's output filter to
-# clean; registry records and principals refused with a warning, not an error; an Owner taken
-# from the peer's creators). They run with HOSTILE_ALL=1 or by name, not by default, until fixed.
+# Open findings: cases where the engine does not yet do what the case expects. They are not
+# in DEFAULT_CASES; HOSTILE_ALL=1 runs them with the rest, and reports them.
 OPEN_FINDINGS = frozenset(
     {
-        "registry-item-no-value",
-        "id-index-html",
-        "registry-value-10mb",
-        "text-href-javascript-mixed-case",
-        "text-script-tag",
-        "text-onerror",
-        "stored-text-href-javascript",
-        "stored-text-href-javascript-entities",
-        "stored-text-script-tag",
-        "blob-html-content-type",
-        "image-svg-script",
-        "creators-local-admin",
-        "layout-control-panel",
-        "registry-webstats-js",
-        "registry-enable-self-reg",
-        "registry-external-login-url",
-        "existing-admin-email",
-        "existing-user-site-administrator",
+        # 509 objects 500 folders deep take about 75 s, not 20: Plone's catalog acquires each
+        # attribute an object lacks through every parent (O(depth) per object and index).
+        "path-500-deep-chain",
+        # @users answering a million users is read to the 64 MB limit before it fails: > 20 s.
+        "users-1m",
+        # A listing entry's unused title of 10 MB, or an int id @sync-list never reads, is
+        # ignored, not an error (memory stays within the JSON limit).
+        "listing-title-10mb",
+        "sync-list-id-int",
+        # A download longer than its Content-Length is an error of the object, not cut short.
+        "blob-longer-than-content-length",
+        # The model's registry differs from this site's, so the unreadable record's position
+        # cannot be named from the local records between its neighbours: an error, not "ok".
+        "registry-page-500",
     }
 )
 
@@ -668,6 +675,18 @@ def dangerous(text) -> list[str]:
     return found
 
 
+def served_disposition(obj, name: str, schema_field) -> str:
+    """The Content-Disposition Plone answers with when a browser opens the stored file or image
+    (``@@images/<field>`` for an image, ``@@display-file/<field>`` for a file), as published."""
+    request = obj.REQUEST
+    request.response.setHeader("Content-Disposition", "")
+    if INamedImageField.providedBy(schema_field):
+        obj.unrestrictedTraverse("@@images").publishTraverse(request, name).index_html()
+    else:
+        obj.unrestrictedTraverse("@@display-file").publishTraverse(request, name)()
+    return request.response.getHeader("Content-Disposition") or ""
+
+
 def stored_dangers(obj) -> list[str]:
     """What of the object's stored values keeps a script: rich text, URLs, texts, files."""
     found = []
@@ -691,7 +710,10 @@ def stored_dangers(obj) -> list[str]:
                 if content_type.startswith(ACTIVE_TYPES):
                     data = value.data[: 1024 * 1024] if hasattr(value, "data") else b""
                     text = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
-                    found += [f"{name} ({content_type}): {part}" for part in dangerous(text)]
+                    # A file a browser would run is harmless only as a download, never shown inline.
+                    disposition = served_disposition(obj, name, schema_field)
+                    if not disposition.lower().startswith("attachment"):
+                        found += [f"{name} ({content_type}, {disposition!r}): {part}" for part in dangerous(text)]
             elif isinstance(value, str):
                 found += [f"{name}: {part}" for part in dangerous(value)]
     return found
@@ -971,7 +993,11 @@ class TestHostilePeer(SyncTestCase):
                 foreign = set(roles) - set(SHAREABLE_ROLES) - {"Owner"}
                 if foreign:
                     problems.append(f"(d) {path}: {principal} has local roles {sorted(foreign)}")
-                if "Owner" in roles and principal not in good["owners"].get(path, {"editor1"}):
+                # Owner of one copy is no escalation for who administers the site already.
+                administrator = {"Manager", "Site Administrator"} & set(
+                    before.principals["users"].get(principal, {}).get("roles", ())
+                )
+                if "Owner" in roles and principal not in good["owners"].get(path, {"editor1"}) and not administrator:
                     was = owners_before.get(info.uid, set())  # an object moved here keeps its Owner: see (c)
                     if principal not in was:
                         problems.append(f"(d) {path}: {principal} became its Owner")
@@ -1006,6 +1032,9 @@ class TestHostilePeer(SyncTestCase):
             obj = site.unrestrictedTraverse(path, None)
             if obj is not None:
                 dangers += [f"{path[:80]}: {d}" for d in stored_dangers(obj)]
+                layout = getattr(aq_base(obj), "layout", None)
+                if layout and layout not in {view for view, _title in obj.getAvailableLayouts()}:
+                    dangers.append(f"{path[:80]}: the layout {layout!r:.80}, which its type does not offer")
         if dangers:
             problems.append(f"(g) dangerous content stored: {dangers[:4]}")
         failed = outcome.state == "failed" or bool(outcome.crash)

@@ -17,7 +17,7 @@ from plone.app.testing import SITE_OWNER_PASSWORD
 
 from senaite_style_sync.model.storage import RemoteStorage
 from senaite_style_sync.peer import listing as listing_module
-from senaite_style_sync.peer.http import PeerError
+from senaite_style_sync.peer.errors import PeerError
 from senaite_style_sync.peer.http import PeerHTTP
 from senaite_style_sync.peer.readers import AddonReader
 from senaite_style_sync.peer.readers import StockReader

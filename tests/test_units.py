@@ -13,7 +13,7 @@ from senaite_style_sync.importers.registry_values import from_json
 from senaite_style_sync.model.state import IndexEntry
 from senaite_style_sync.model.state import SyncedEntry
 from senaite_style_sync.model.state import SyncState
-from senaite_style_sync.peer.http import PeerError
+from senaite_style_sync.peer.errors import PeerError
 from senaite_style_sync.peer.listing import UNPLACED
 from senaite_style_sync.peer.listing import ListingItem
 from senaite_style_sync.peer.listing import pages_by_uid
@@ -248,7 +248,7 @@ class TestRoutesAndRegistry(unittest.TestCase):
 
 class TestUntrustedInput(unittest.TestCase):
     def test_only_plain_urls_have_an_origin(self):
-        from senaite_style_sync.peer.http import wire_origin
+        from senaite_style_sync.peer.session import wire_origin
 
         self.assertEqual(wire_origin("https://Lab.example.org/Plone"), ("https", "lab.example.org", 443))
         for url in (
@@ -267,7 +267,7 @@ class TestUntrustedInput(unittest.TestCase):
         import gzip
         import zlib
 
-        from senaite_style_sync.peer.http import Inflater
+        from senaite_style_sync.peer.session import Inflater
 
         bomb = gzip.compress(b"\0" * 50_000_000)
         inflate = Inflater("gzip", limit=1_000_000)
@@ -278,3 +278,33 @@ class TestUntrustedInput(unittest.TestCase):
         self.assertEqual(Inflater("deflate", limit=1000)(small), b"x" * 1000)
         with self.assertRaises(PeerError):
             Inflater("br", limit=1000)
+
+
+class TestActiveHtml(unittest.TestCase):
+    def test_what_would_run_in_a_browser(self):
+        from senaite_style_sync.sync.active_html import is_active
+
+        for text in (
+            "<p>x</p><script>alert(1)</script>",
+            '<a href=" JaVa&#x09;script:alert(1)">x</a>',
+            '<a href="&#106;avascript:alert(1)">x</a>',
+            '<img src="x" OnError="alert(1)"/>',
+            '<iframe src="data:text/html,<script>alert(1)</script>"></iframe>',
+            '<p style="width: expression(alert(1))">x</p>',
+            "<object data='x.swf'></object>",
+        ):
+            with self.subTest(text=text):
+                self.assertTrue(is_active(text))
+
+    def test_ordinary_rich_text_is_stored_as_served(self):
+        from senaite_style_sync.sync.active_html import is_active
+
+        for text in (
+            "",
+            "plain words, no markup: javascript: is only a word here",
+            '<p class="x" style="color: red">a <a href="resolveuid/abc#top">link</a></p>',
+            '<img src="data:image/png;base64,iVBORw0KGgo=" alt="dot"/>',
+            '<a href="mailto:lab@example.org">mail</a> <table><tr><td>1</td></tr></table>',
+        ):
+            with self.subTest(text=text):
+                self.assertFalse(is_active(text))

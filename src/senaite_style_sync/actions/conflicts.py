@@ -15,6 +15,7 @@ from senaite_style_sync.sync.conflicts import merge_fields
 from senaite_style_sync.sync.conflicts import mergeable_fields
 from senaite_style_sync.sync.local import LocalSite
 from senaite_style_sync.sync.readonly import sync_writes
+from senaite_style_sync.sync.removal import delete_copy
 from senaite_style_sync.sync.writer import Applier
 
 
@@ -67,7 +68,7 @@ def take_remote(site, remote: Remote, uid: str, request, trigger: str) -> tuple[
         # one object, at once.
         if uid in state.synced:
             with sync_writes():  # a read-only copy too: this is the sync's deletion, asked for by a user
-                Applier(site, remote, request, peer_base=remote.url).delete(uid)
+                delete_copy(Applier(site, remote, request, peer_base=remote.url), uid)
         del state.conflicts[uid]
         state.resolutions.pop(uid, None)
         return None, _("The local copy of ${path} was deleted, as it is on the peer.", mapping={"path": conflict.path})

@@ -75,6 +75,7 @@ KNOWN = (
     _("Its creator '${creator}' is no user of this site: nobody owns the copy here."),
     _("The peer's layout '${layout}' is not one this type offers here: not set."),
     _("Points to objects outside the sync's scope, kept as the peer's: ${paths}"),
+    _("Its rich text would run scripts in a browser: stored through the safe-HTML filter (${fields})."),
     _("Still on the peer, but outside this remote's scope now: the copy stays here, no longer synced."),
     _("Deleted on the peer since it was listed: the next run deletes its copy."),
     _("The peer has it again: kept."),
@@ -82,7 +83,12 @@ KNOWN = (
     # importers/principals.py, importers/registry.py: what the policies hold back (warnings of a run)
     _("the role '${role}' is not imported: it administers this site"),
     _("members are not added: the group has the role(s) ${roles} here"),
+    _("one of this site's own: the role(s) ${roles} the peer gives it are not granted"),
+    _("member '${member}': one of this site's own, not added by the peer"),
     _("Never imported (a built-in deny-list; see docs/security.rst): ${records}"),
+    # importers/registry_values.py: a record not imported (errors of a run)
+    _("the peer lists it without a value"),
+    _("the peer's value is larger than ${size} KiB: not taken"),
     # importers/principals_policy.py, importers/principals.py: a principal not imported (errors of a run)
     _("not a valid id here"),
     _("this id is reserved for the sync itself"),

@@ -21,7 +21,7 @@ from senaite_style_sync.model.validation import PASSWORD_AGAIN
 from senaite_style_sync.model.validation import PASSWORD_MISSING
 from senaite_style_sync.model.validation import url_error
 from senaite_style_sync.model.validation import validate_remote
-from senaite_style_sync.peer.http import origin
+from senaite_style_sync.peer.session import origin
 from senaite_style_sync.sync.local import LocalSite
 from senaite_style_sync.sync.readonly import is_locked
 from senaite_style_sync.sync.readonly import unlock

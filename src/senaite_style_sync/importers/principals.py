@@ -28,7 +28,9 @@ Roles (global)
     Granted, never revoked. A user gets the roles the peer gives it directly (``@users``
     reports them with those of its groups, which come with the memberships). Pseudo roles
     are never granted; a role this site does not define is an error; a privileged role is
-    never granted and nobody joins a group that carries one (a warning each).
+    never granted and nobody joins a group that carries one (a warning each). Only users and
+    groups this import created get roles, and only they join a group: the site's own keep
+    the roles and groups they have (a warning names what the peer would have given).
 
 Manager
     ``remote.allow_manager_role`` lifts the rule above for Manager alone. Without it the
@@ -62,7 +64,7 @@ from senaite_style_sync.importers.principals_policy import login_taken
 from senaite_style_sync.importers.principals_policy import roles_of
 from senaite_style_sync.interfaces import IImporter
 from senaite_style_sync.model.jobs import Job
-from senaite_style_sync.peer.http import PeerError
+from senaite_style_sync.peer.errors import PeerError
 from senaite_style_sync.peer.http import PeerHTTP
 
 
@@ -71,6 +73,8 @@ MANAGER_GROUPS = frozenset({"Administrators"})  # imported only with allow_manag
 MUST_CHANGE_PASSWORD = "must_change_password"
 WITHHELD_ROLE = "the role {!r} is not imported: it administers this site"
 CLOSED_GROUP = "members are not added: the group has the role(s) {} here"
+KEPT_ROLES = "one of this site's own: the role(s) {} the peer gives it are not granted"
+KEPT_MEMBER = "member {!r}: one of this site's own, not added by the peer"
 
 
 # -- the import -----------------------------------------------------------------------
@@ -135,6 +139,16 @@ class PrincipalImport:
         if missing:
             self.changed[kind].add(principal_id)
 
+    def keeps_own(self, principal_id: str, step: str, roles: set[str], principal) -> bool:
+        """Is this one of the site's own principals (not created by this import)? Then the peer
+        grants it nothing: a warning names the roles it would have given."""
+        if principal_id in self.state.created_principals:
+            return False
+        missing = sorted(roles - set(principal.getRoles()))
+        if missing:
+            self.job.add_warning(principal_id, step, KEPT_ROLES.format(", ".join(missing)))
+        return True
+
     def local_user(self, user_id: str):
         return self.acl_users.getUserById(user_id)
 
@@ -182,6 +196,8 @@ class PrincipalImport:
         user = self.local_user(user_id)
         if user is None or user_id in self.refused:
             return  # its creation failed: already recorded
+        if self.keeps_own(user_id, "users", roles_of(data) - inherited - PSEUDO_ROLES, user):
+            return
         roles = self.wanted_roles(user_id, "users", roles_of(data) - inherited, user.getRoles())
         self.grant(user_id, "users", user, roles)
 
@@ -212,6 +228,8 @@ class PrincipalImport:
     def group_roles(self, group_id: str, data: dict[str, Any]) -> None:
         group = self.local_group(group_id)
         if group is not None and group_id not in self.refused:
+            if self.keeps_own(group_id, "groups", roles_of(data) - PSEUDO_ROLES, group):
+                return
             roles = self.wanted_roles(group_id, "groups", roles_of(data), group.getRoles())
             self.grant(group_id, "groups", group, roles)
 
@@ -235,6 +253,9 @@ class PrincipalImport:
                 continue
             if self.local_user(member) is None and self.local_group(member) is None:
                 self.job.add_error(group_id, "groups", f"member {member!r}: no such user or group here")
+                continue
+            if member not in self.state.created_principals:
+                self.job.add_warning(group_id, "groups", KEPT_MEMBER.format(member))
                 continue
             if not self.groups_tool.addPrincipalToGroup(member, group_id):
                 self.job.add_error(group_id, "groups", f"member {member!r}: the group tool did not add it")

@@ -3,7 +3,7 @@
 from typing import Any
 from urllib.parse import quote
 
-from senaite_style_sync.peer.http import PeerError
+from senaite_style_sync.peer.errors import PeerError
 from senaite_style_sync.peer.http import PeerHTTP
 
 
@@ -25,8 +25,11 @@ def read_peer(http: PeerHTTP) -> tuple[list[dict[str, Any]], list[dict[str, Any]
         members = group.get("members") if isinstance(group.get("members"), dict) else {}
         listed = members.get("items") if isinstance(members.get("items"), list) else []
         items = [member for member in listed if isinstance(member, str)]
-        total = members.get("items_total")
-        if type(total) is int and total > len(items):
+        total = members.get("items_total", len(items))
+        if type(total) is not int or not 0 <= total <= MAX_MEMBERS:
+            member_errors[group["id"]] = f"its member count is not one: {total!r:.40}"
+            items = []
+        elif total > len(items):
             try:
                 items = _all_members(http, group["id"])
             except PeerError as error:
@@ -40,20 +43,29 @@ def _principal_list(items: Any) -> bool:
 
 
 def _all_members(http: PeerHTTP, group_id: str) -> list[str]:
-    """Members of one group, following the batching of ``@groups/<id>``."""
+    """Members of one group, following the batching of ``@groups/<id>`` (on the peer's own
+    origin only: PeerHTTP). A page that brings no new member, or more members than the group
+    counts, is an error: a peer could page on for ever."""
     page = http.get_object(f"{http.url}/@groups/{quote(group_id, safe='')}", {"b_size": MEMBERS_BATCH})
-    members: list[str] = []
-    seen: set[str] = set()
+    members: dict[str, None] = {}  # in the peer's order
+    total = None
     while True:
         batch = page.get("members") if isinstance(page.get("members"), dict) else {}
         items = batch.get("items") if isinstance(batch.get("items"), list) else []
-        members.extend(member for member in items if isinstance(member, str))
+        if total is None:
+            total = batch.get("items_total")
+            if type(total) is not int or not 0 <= total <= MAX_MEMBERS:
+                raise PeerError(f"The peer counts the members of {group_id!r:.80} as {total!r:.40}.")
+        before = len(members)
+        members.update(dict.fromkeys(member for member in items if isinstance(member, str)))
+        if len(members) > total + MEMBERS_BATCH:
+            raise PeerError(f"The peer lists more members of {group_id!r:.80} than the {total} it counts.")
         batching = batch.get("batching") if isinstance(batch.get("batching"), dict) else {}
         next_url = batching.get("next")
-        # The peer's links: followed on its own origin only (PeerHTTP), once each, not without end.
-        if not isinstance(next_url, str) or next_url in seen or not items or len(members) > MAX_MEMBERS:
-            return members
-        seen.add(next_url)
+        if not isinstance(next_url, str) or len(members) >= total:
+            return list(members)
+        if len(members) == before:
+            raise PeerError(f"The peer's members of {group_id!r:.80} page on without new members.")
         page = http.get_object(next_url)
 
 

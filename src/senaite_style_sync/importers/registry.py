@@ -10,7 +10,8 @@ Which records (``select``; the lists are registry_policy.py's):
   prefix selected.
 
 Only records that exist here are written (a selected record the peer has and this site
-does not is recorded as the error "no such record here"). Each JSON value is converted
+does not is recorded as the error "no such record here"; so is one listed without a value,
+or with a value larger than ``MAX_VALUE_BYTES``). Each JSON value is converted
 to the type of the local record's field (tuple, list, set, frozenset, dict, int, float,
 Decimal, bool, datetime, date, time, bytes, str), validated by that field and set only
 when it differs from the current value, so a second run against an unchanged peer
@@ -42,7 +43,7 @@ from senaite_style_sync.importers.registry_values import RecordError
 from senaite_style_sync.importers.registry_values import set_record
 from senaite_style_sync.interfaces import IImporter
 from senaite_style_sync.model.jobs import Job
-from senaite_style_sync.peer.http import PeerError
+from senaite_style_sync.peer.errors import PeerError
 from senaite_style_sync.peer.http import PeerHTTP
 
 

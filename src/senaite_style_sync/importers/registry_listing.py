@@ -10,7 +10,8 @@ therefore split in halves down to single positions, which are kept aside as unre
 from collections.abc import Iterator
 from typing import Any
 
-from senaite_style_sync.peer.http import PeerError
+from senaite_style_sync.importers.registry_values import MISSING
+from senaite_style_sync.peer.errors import PeerError
 from senaite_style_sync.peer.http import PeerHTTP
 
 
@@ -62,7 +63,7 @@ class RegistryListing:
 
     def _keep(self, start: int, page: dict[str, Any]) -> None:
         for offset, item in enumerate(page["items"]):
-            self.items[start + offset] = (item["name"], item.get("value"))
+            self.items[start + offset] = (item["name"], item.get("value", MISSING))
 
     def _split(self, start: int, size: int) -> None:
         if size == 1:

@@ -1,5 +1,6 @@
 """Registry values: the peer's JSON converted to the type of the local record's field, validated, set."""
 
+import json
 from datetime import date
 from datetime import datetime
 from datetime import time as time_of_day
@@ -9,6 +10,11 @@ from typing import Any
 from ZODB.POSException import ConflictError
 from zope.schema.interfaces import IChoice
 from zope.schema.interfaces import IObject
+
+
+# The largest value a record takes from a peer (as JSON); Plone's own are a few KiB at most.
+MAX_VALUE_BYTES = 256 * 1024
+MISSING = object()  # a listing item without a value (not the same as null, which clears a record)
 
 
 class RecordError(Exception):
@@ -96,6 +102,10 @@ def set_record(registry, name: str, json_value: Any) -> bool:
     """Set the local record ``name`` from the peer's JSON value; True if it changed."""
     if name not in registry.records:
         raise RecordError("no such record here")
+    if json_value is MISSING:
+        raise RecordError("the peer lists it without a value")
+    if len(json.dumps(json_value, default=str)) > MAX_VALUE_BYTES:
+        raise RecordError(f"the peer's value is larger than {MAX_VALUE_BYTES // 1024} KiB: not taken")
     record = registry.records[name]
     field = record.field
     value = from_json(field, json_value)

@@ -16,21 +16,24 @@ import os
 import tempfile
 import threading
 import time
-import zlib
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urljoin
-from urllib.parse import urlsplit
 
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
-from requests.auth import AuthBase
-from requests.auth import HTTPBasicAuth
-from urllib3.util import parse_url
 from urllib3.util.retry import Retry
 
 from senaite_style_sync.config import product_config
+from senaite_style_sync.peer.errors import BlobMismatch
+from senaite_style_sync.peer.errors import PeerAnswerError
+from senaite_style_sync.peer.errors import PeerError
+from senaite_style_sync.peer.errors import PeerTimeout
+from senaite_style_sync.peer.errors import check_status
+from senaite_style_sync.peer.session import Inflater
+from senaite_style_sync.peer.session import PeerSession
+from senaite_style_sync.peer.session import wire_origin
 
 
 # Seconds to wait for a connection or an answer; retries of a failing GET; the first
@@ -46,53 +49,10 @@ MAX_JSON_BYTES = 64 * 1024 * 1024
 MIN_RATE = 64 * 1024
 # The most a file may hold: product-config ``max-blob-size`` (bytes), else this.
 MAX_BLOB_BYTES = 2 * 1024**3
-USER_AGENT = "senaite_style_sync"
 # Reader threads share one session: one pooled connection each, and one for the writer.
 POOL_SIZE = 8
 # Redirects a download follows, each only to the peer's own origin (an image scale's URL).
 DOWNLOAD_REDIRECTS = 3
-
-
-class PeerError(Exception):
-    """The peer did not give a usable answer, even after retries."""
-
-
-class PeerTimeout(PeerError):
-    """The peer did not answer in time, or its answer arrived too slowly."""
-
-
-class PeerAccessError(PeerError):
-    """The peer refused access (HTTP 401 or 403)."""
-
-
-class PeerNotFound(PeerError):
-    """The peer has nothing at that URL (HTTP 404)."""
-
-
-class PeerAnswerError(PeerError):
-    """The peer answered, but not with what was asked: an error status or something not JSON."""
-
-
-def origin(url: str) -> tuple[str, str, int]:
-    """(scheme, host, port) of ``url``, with the scheme's default port filled in."""
-    parts = urlsplit(url)
-    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
-    return parts.scheme, (parts.hostname or "").lower(), port
-
-
-def wire_origin(url: Any) -> tuple[str, str, int] | None:
-    """The origin a request for ``url`` would really go to, as urllib3 (under requests) parses
-    it; None for anything but a plain http(s) URL: with credentials in it, backslashes,
-    spaces or control characters, where parsers disagree about the host."""
-    if not isinstance(url, str) or "\\" in url or any(ord(char) <= 32 or ord(char) == 127 for char in url):
-        return None
-    try:
-        parts = parse_url(url)
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not parts.host or parts.auth:
-        return None
-    return parts.scheme, parts.host.lower().strip("[]"), parts.port or {"http": 80, "https": 443}[parts.scheme]
 
 
 def max_blob_bytes() -> int:
@@ -100,71 +60,6 @@ def max_blob_bytes() -> int:
         return int(product_config().get("max-blob-size", MAX_BLOB_BYTES))
     except ValueError:
         return MAX_BLOB_BYTES
-
-
-class Inflater:
-    """Inflates a gzip or deflate body chunk by chunk, never to more than ``limit`` bytes."""
-
-    def __init__(self, encoding: str, limit: int) -> None:
-        if encoding not in ("gzip", "deflate", "x-gzip"):
-            raise PeerError(f"The peer's answer is encoded as {encoding!r}, which is not accepted.")
-        self.decoder = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header, found by zlib
-        self.limit = limit
-
-    def __call__(self, chunk: bytes) -> bytes:
-        try:
-            data = self.decoder.decompress(chunk, self.limit + 1)
-        except zlib.error as error:
-            raise PeerError(f"The peer's compressed answer is broken: {error}") from error
-        if len(data) > self.limit or self.decoder.unconsumed_tail:
-            raise PeerError(f"The peer's answer inflates to more than {self.limit} bytes.")
-        self.limit -= len(data)
-        return data
-
-
-class OriginBoundAuth(AuthBase):
-    """Basic auth added only to requests for the peer's own origin, never to any other host."""
-
-    def __init__(self, peer_url: str, username: str, password: str) -> None:
-        self.origin = origin(peer_url)
-        self.basic = HTTPBasicAuth(username, password)
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        if origin(request.url) == self.origin:
-            return self.basic(request)
-        return request
-
-
-class PeerSession(requests.Session):
-    """A session for one peer site: its CA bundle if any, its credentials on its origin only."""
-
-    def __init__(self, url: str, username: str = "", password: str = "", certificate_path: str = "") -> None:
-        super().__init__()
-        self.peer_url = url.rstrip("/")
-        # Environment variables (REQUESTS_CA_BUNDLE, proxies, .netrc) must not loosen or
-        # redirect what the remote's settings say.
-        self.trust_env = False
-        self.verify = certificate_path or True
-        self.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
-        if username:
-            self.auth = OriginBoundAuth(self.peer_url, username, password)
-
-    def rebuild_auth(self, prepared_request, response):
-        # Called on redirects: drop credentials unless the redirect stays on the peer's origin.
-        prepared_request.headers.pop("Authorization", None)
-        if self.auth is not None:
-            self.auth(prepared_request)
-
-
-def check_status(response: requests.Response, url: str) -> None:
-    """Raise the PeerError that an HTTP error status means."""
-    status = response.status_code
-    if status in (401, 403):
-        raise PeerAccessError(f"The peer refused access to {url} (HTTP {status}).")
-    if status == 404:
-        raise PeerNotFound(f"Not found on the peer: {url}")
-    if status >= 400:
-        raise PeerAnswerError(f"HTTP {status} from {url}")
 
 
 class PeerHTTP:
@@ -319,10 +214,6 @@ class PeerHTTP:
                 os.unlink(stream.name)
                 raise
         return stream.name
-
-
-class BlobMismatch(PeerError):
-    """A download does not have the size or sha256 the peer stated."""
 
 
 def reject_constant(name: str) -> Any:

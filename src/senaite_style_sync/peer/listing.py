@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from senaite_style_sync.config import product_config
-from senaite_style_sync.peer.http import PeerError
+from senaite_style_sync.peer.errors import PeerError
 from senaite_style_sync.peer.http import PeerHTTP
 
 
@@ -112,6 +112,20 @@ def with_positions(items: list[ListingItem], ranks: dict[str, int]) -> list[List
     return placed
 
 
+def checked_page(page: dict[str, Any], url: str, size: int) -> tuple[list[Any], int]:
+    """A listing page's items and ``items_total``; PeerError unless it holds all it announces."""
+    items = page.get("items")
+    total = page.get("items_total")
+    if not isinstance(items, list) or not isinstance(total, int) or isinstance(total, bool):
+        raise PeerError(f"The peer's listing at {url} has no items or no items_total.")
+    if len(items) != min(size, total):
+        raise PeerError(
+            f"The peer's listing is incomplete: a page holds {len(items)} items where the peer "
+            f"announced {min(size, total)}; nothing is planned from it."
+        )
+    return items, total
+
+
 def pages_by_uid(
     http: PeerHTTP,
     url: str,
@@ -133,21 +147,13 @@ def pages_by_uid(
         query = params + [("sort_on", "UID"), ("b_size", size)]
         if last:
             query += [("UID.query", last), ("UID.range", "min")]  # "min" includes ``last`` itself
-        page = http.get_object(url, query)
-        items = page.get("items")
-        total = page.get("items_total")
-        if not isinstance(items, list) or not isinstance(total, int) or isinstance(total, bool):
-            raise PeerError(f"The peer's listing at {url} has no items or no items_total.")
+        items, total = checked_page(http.get_object(url, query), url, size)
         if not last:  # a listing may grow while it is read, but not without end
             if total > most:
                 raise PeerError(f"The peer's listing at {url} announces {total} objects, more than {most}; given up.")
             most = min(most, 2 * total + LISTING_MARGIN)
-        if len(items) != min(size, total):
-            raise PeerError(
-                f"The peer's listing is incomplete: a page holds {len(items)} items where the peer "
-                f"announced {min(size, total)}; nothing is planned from it."
-            )
         previous = last
+        previous_url = None
         for item in items:
             uid = item.get("UID") if isinstance(item, dict) else None
             if isinstance(uid, str) and uid:
@@ -155,7 +161,10 @@ def pages_by_uid(
                     continue  # the UID the page starts at: listed with the page before
                 if uid < previous:
                     raise PeerError(f"The peer's listing misorders objects (at UID {uid!r:.80}).")
-                previous = uid
+                if uid == previous and item.get("@id") == previous_url:
+                    # A stale catalog entry has another path; the same entry twice hides another.
+                    raise PeerError(f"The peer's listing holds one entry twice (UID {uid!r:.80}).")
+                previous, previous_url = uid, item.get("@id")
             listed += 1  # an item without a UID too: the reader lists it as left out
             if listed > most:
                 raise PeerError(f"The peer's listing goes on beyond {most} objects; given up.")
@@ -169,16 +178,18 @@ def pages_by_uid(
         last = previous
 
 
-def folder_ranks(http: PeerHTTP, url: str, size: int) -> dict[str, int]:
+def folder_ranks(http: PeerHTTP, url: str, size: int, listed: int) -> dict[str, int]:
     """UID -> rank in the peer's folder order (getObjPositionInParent, ties broken by UID).
 
     Read with offsets: only the order of siblings comes from here, and an object that a
-    concurrent change makes this miss is merely placed last among its siblings.
+    concurrent change makes this miss is merely placed last among its siblings. The order
+    may count a few objects more or less than the ``listed`` ones (changes in between),
+    never many more: PeerError.
     """
     params = [("sort_on", "getObjPositionInParent"), ("sort_on", "UID"), ("metadata_fields", "UID")]
     ranks: dict[str, int] = {}
     start = 0
-    end = max_listing_size()  # the first page says how many there are
+    end = 2 * listed + LISTING_MARGIN  # the first page says how many there are
     while True:
         page = http.get_object(url, params + [("b_start", start), ("b_size", size)])
         items = page.get("items") if isinstance(page.get("items"), list) else []
@@ -188,6 +199,8 @@ def folder_ranks(http: PeerHTTP, url: str, size: int) -> dict[str, int]:
                 ranks.setdefault(uid, start + offset)
         total = page.get("items_total")
         if not start:
+            if isinstance(total, int) and not isinstance(total, bool) and total > end:
+                raise PeerError(f"The peer's folder order counts {total} objects, where its listing has {listed}.")
             end = min(end, total) if isinstance(total, int) and not isinstance(total, bool) else 0
         start += size
         if not items or start >= end:

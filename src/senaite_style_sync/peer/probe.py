@@ -4,11 +4,11 @@ from dataclasses import dataclass
 
 import requests
 
-from senaite_style_sync.peer.http import PeerAccessError
-from senaite_style_sync.peer.http import PeerAnswerError
-from senaite_style_sync.peer.http import PeerError
+from senaite_style_sync.peer.errors import PeerAccessError
+from senaite_style_sync.peer.errors import PeerAnswerError
+from senaite_style_sync.peer.errors import PeerError
+from senaite_style_sync.peer.errors import PeerNotFound
 from senaite_style_sync.peer.http import PeerHTTP
-from senaite_style_sync.peer.http import PeerNotFound
 
 
 PROBE_TIMEOUT = 10

@@ -16,10 +16,10 @@ from urllib.parse import quote
 from urllib.parse import unquote
 
 from senaite_style_sync.peer import wire
-from senaite_style_sync.peer.http import PeerAnswerError
-from senaite_style_sync.peer.http import PeerError
+from senaite_style_sync.peer.errors import PeerAnswerError
+from senaite_style_sync.peer.errors import PeerError
+from senaite_style_sync.peer.errors import PeerTimeout
 from senaite_style_sync.peer.http import PeerHTTP
-from senaite_style_sync.peer.http import PeerTimeout
 from senaite_style_sync.peer.listing import LISTING_FIELDS
 from senaite_style_sync.peer.listing import UID
 from senaite_style_sync.peer.listing import UNPLACED
@@ -47,6 +47,10 @@ def named_uid(item: dict[str, Any]) -> str:
     """The UID a listing entry names ("" for none, or for a value that is no UID)."""
     uid = item.get("UID")
     return uid if isinstance(uid, str) and UID.fullmatch(uid) else ""
+
+
+class Oversized(PeerAnswerError):
+    """The peer answers a batch with far more than was asked: not asked again object by object."""
 
 
 class GoneFromPeer(PeerError):
@@ -121,24 +125,35 @@ class StockReader:
         return f"{self.url}/{'/'.join(quote(segment) for segment in path.split('/'))}" if path else self.url
 
     def search(self, params: list[tuple[str, Any]], most: int) -> Iterator[dict[str, Any]]:
-        """The items (JSON objects) of an unsorted @search for at most ``most`` objects, following
-        its ``next`` links only as far as those need (the peer decides where they point)."""
+        """The items (JSON objects) of an unsorted @search for at most ``most`` objects (asked as
+        one page). Its ``next`` links are followed only while a page brings entries not seen
+        before (a stale catalog entry beside a live one can make a second page), up to twice
+        ``most`` entries; a peer that pages on beyond that, or in circles, is an error."""
         page = self.http.get_object(self.search_url, params)
-        seen = {self.search_url}
-        count = 0
+        seen: set[tuple[str, str]] = set()
         while True:
             items = page.get("items")
             if not isinstance(items, list):
                 raise PeerAnswerError(f"The peer's answer to {shown(self.search_url)} has no list of items.")
+            new = 0
             for item in items:
-                if isinstance(item, dict):
+                if not isinstance(item, dict):
+                    raise PeerAnswerError(
+                        f"The peer's answer to {shown(self.search_url)} holds an entry that is no object."
+                    )
+                key = (repr(item.get("UID")), repr(item.get("@id")))
+                if key not in seen:
+                    seen.add(key)
+                    new += 1
                     yield item
-                count += 1
+            if len(seen) > 2 * most:
+                raise PeerAnswerError(f"The peer answers a search for {most} objects with more than {2 * most}.")
             batching = page.get("batching")
             next_url = batching.get("next") if isinstance(batching, dict) else None
-            if count >= most or not isinstance(next_url, str) or next_url in seen:
+            if len(seen) >= most or not isinstance(next_url, str):
                 return
-            seen.add(next_url)
+            if not new:
+                raise PeerAnswerError(f"The peer's answer to {shown(self.search_url)} pages on without new entries.")
             page = self.http.get_object(next_url)
 
     def listing(self, on_page: Callable[[int], None] | None = None) -> list[ListingItem]:
@@ -148,7 +163,8 @@ class StockReader:
         """
         params: list[tuple[str, Any]] = [("metadata_fields", name) for name in LISTING_FIELDS]
         items = self.listed(pages_by_uid(self.http, self.search_url, params, self.page_size, on_page))
-        return with_positions(list(items.values()), folder_ranks(self.http, self.search_url, self.page_size))
+        ranks = folder_ranks(self.http, self.search_url, self.page_size, len(items))
+        return with_positions(list(items.values()), ranks)
 
     def listed(self, pages: Iterator[dict[str, Any]]) -> dict[str, ListingItem]:
         """UID -> item of the site's objects in listing pages (not the site root, nor catalog
@@ -194,7 +210,11 @@ class StockReader:
             for item in self.search(params, len(batch)):
                 uid = named_uid(item)
                 if uid not in batch:
-                    continue
+                    # No copy may be deleted on the word of an answer that names what was not asked.
+                    raise PeerAnswerError(
+                        f"The peer answers a lookup of {len(batch)} UIDs with an entry for another one, or none "
+                        f"({shown(item.get('UID'))}); nothing is deleted on its word."
+                    )
                 path = self.relative_path(item.get("@id"))
                 try:
                     if not path:
@@ -221,7 +241,7 @@ class StockReader:
             if any(not isinstance(item.get("UID"), str) for item in items):
                 raise PeerAnswerError(f"The peer answered for {uids[0]} with a UID that is not one.")
         except PeerError as error:
-            if len(uids) == 1 or isinstance(error, PeerTimeout):
+            if len(uids) == 1 or isinstance(error, PeerTimeout | Oversized):
                 return dict.fromkeys(uids, error)
             found = {}
             for uid in uids:
@@ -257,6 +277,8 @@ class AddonReader(StockReader):
         items = answer.get("items")
         if not isinstance(items, list) or not all(isinstance(item, dict) and "UID" in item for item in items):
             raise PeerError(f"The peer's {wire.SYNC_READ} answer has no list of objects.")
+        if len(items) > 2 * len(uids):  # a few more are left aside (not asked); this many is no answer
+            raise Oversized(f"The peer answers a read of {len(uids)} objects with {len(items)}.")
         return items
 
 

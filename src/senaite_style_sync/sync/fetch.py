@@ -20,6 +20,17 @@ HEARTBEAT_EVERY = 30  # seconds between commits of a long listing's progress
 NOT_LISTED = "Not in the peer's listing, but the peer still has it: kept."
 
 
+def default_pages_of(reader: PeerReader, index, paths) -> OOBTree:
+    """Folder UID -> the UID of its default page, for the folders and pages in the index."""
+    default_pages = OOBTree()
+    for page_uid in reader.default_page_uids():
+        entry = index.get(page_uid)
+        folder_uid = paths.get(entry.path.rpartition("/")[0]) if entry else None
+        if folder_uid:
+            default_pages[folder_uid] = page_uid
+    return default_pages
+
+
 def fetch(remote, job: Job, reader: PeerReader, local: LocalSite) -> None:
     state = remote.state
     state.listed_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -53,12 +64,7 @@ def fetch(remote, job: Job, reader: PeerReader, local: LocalSite) -> None:
     outside = OOTreeSet(uid for uid in state.synced.keys() if uid in listed_uids and uid not in index)
     if list(outside) != list(state.outside):
         state.outside = outside
-    default_pages = OOBTree()
-    for page_uid in reader.default_page_uids():
-        entry = index.get(page_uid)
-        folder_uid = paths.get(entry.path.rpartition("/")[0]) if entry else None
-        if folder_uid:
-            default_pages[folder_uid] = page_uid
+    default_pages = default_pages_of(reader, index, paths)
     changed_pages = {
         folder
         for folder in set(default_pages.keys()) | set(state.default_pages.keys())

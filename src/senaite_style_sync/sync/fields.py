@@ -42,6 +42,8 @@ from zope.schema.interfaces import IText
 from zope.schema.interfaces import ITextLine
 
 from senaite_style_sync.interfaces import IFieldWriter
+from senaite_style_sync.sync.active_html import is_active
+from senaite_style_sync.sync.active_html import safe_text
 from senaite_style_sync.sync.links import PORTAL_URL
 from senaite_style_sync.sync.links import LinkConverter
 
@@ -49,6 +51,10 @@ from senaite_style_sync.sync.links import LinkConverter
 # Never written from the peer's values: dates are set last (deserializers cut them to the
 # minute), the id is the sync's to choose (prefixes; IShortName would rename the object).
 SET_APART = frozenset({"effective", "expires", "changeNote", "id"})
+# The longest rich text taken from the peer (embedded images make a few MiB at most).
+MAX_TEXT = 16 * 2**20
+# The longest file name or content type a file takes from the peer (file systems allow 255 bytes).
+MAX_FILENAME = 1000
 # The schemes a Link's URL may have (or none: a path); never javascript:, data: and the like.
 LINK_SCHEMES = frozenset({"http", "https", "ftp", "ftps", "mailto", "tel", "sms", "news", "callto"})
 
@@ -61,6 +67,7 @@ class WriteIO:
     blob_files: dict[str, str]  # field name -> downloaded temporary file
     stored_fields: frozenset[str] = frozenset()  # served as stored (resolveuid links already), not rendered
     relations: dict[str, list[str]] = dataclass_field(default_factory=dict)  # field name -> targets
+    filtered: list[str] = dataclass_field(default_factory=list)  # rich-text fields whose scripts were removed
 
     def text(self, name: str, value: str) -> str:
         """A text field's value with the peer's URLs in the form Plone stores them."""
@@ -179,11 +186,14 @@ class LinkUrlWriter(DefaultFieldWriter):
 class RichTextWriter(FieldWriter):
     def __call__(self, value: Any, io: WriteIO) -> None:
         """As plone.restapi's deserializer checks it: the raw text is never declared safe HTML
-        already (its output would skip the safe-HTML filter), and the field validates it."""
+        already (its output would skip the safe-HTML filter), and the field validates it.
+        HTML that would run in a browser is stored filtered (active_html.py)."""
         if value:
             if not isinstance(value, dict) or not isinstance(value.get("data") or "", str):
                 raise ValueError("The peer's rich text is not a text with a content type.")
             mime_type = value.get("content-type") or self.field.default_mime_type
+            if not isinstance(mime_type, str):
+                raise ValueError("The peer's rich text has a content type that is not a text.")
             if mime_type == "text/x-html-safe" and mime_type != self.field.default_mime_type:
                 raise ValueError("The peer's rich text claims to be safe HTML already: not taken.")
             encoding = value.get("encoding") or "utf-8"
@@ -191,8 +201,14 @@ class RichTextWriter(FieldWriter):
                 codecs.lookup(encoding)
             except (LookupError, TypeError):
                 raise ValueError(f"The peer's rich text has an unknown encoding: {encoding!r:.40}") from None
+            if len(value.get("data") or "") > MAX_TEXT:
+                raise ValueError(f"The peer's rich text is longer than {MAX_TEXT // 2**20} MiB characters: not taken.")
+            raw = io.text(self.field.__name__, value.get("data") or "")
+            if mime_type == "text/html" and is_active(raw):
+                raw = safe_text(self.context, raw)
+                io.filtered.append(self.field.__name__)
             value = RichTextValue(
-                raw=io.text(self.field.__name__, value.get("data") or ""),
+                raw=raw,
                 mimeType=mime_type,
                 outputMimeType=self.field.output_mime_type,
                 encoding=encoding,
@@ -216,6 +232,10 @@ class BlobWriter(FieldWriter):
         filename, content_type = value.get("filename"), value.get("content-type")
         if not isinstance(filename or "", str) or not isinstance(content_type or "", str):
             raise ValueError(f"The peer's {self.field.__name__} has a file name or content type that is no text.")
+        if len(filename or "") > MAX_FILENAME or len(content_type or "") > MAX_FILENAME:
+            raise ValueError(
+                f"The peer's {self.field.__name__} has a file name or content type over {MAX_FILENAME} characters."
+            )
         # The blob storage consumes (moves) the file it is given: hand it a link, so the
         # download stays for a redo of the same write.
         handed = f"{path}.{os.getpid()}.{id(self.context)}"

@@ -9,7 +9,7 @@ from persistent.list import PersistentList
 
 from senaite_style_sync.model.jobs import Job
 from senaite_style_sync.model.jobs import JobStore
-from senaite_style_sync.peer.http import PeerError
+from senaite_style_sync.peer.errors import PeerError
 from senaite_style_sync.peer.readers import GoneFromPeer
 from senaite_style_sync.peer.readers import PeerReader
 from senaite_style_sync.sync import second_pass
@@ -20,6 +20,8 @@ from senaite_style_sync.sync.plan import Plan
 from senaite_style_sync.sync.plan import modified_since
 from senaite_style_sync.sync.plan import plan_for
 from senaite_style_sync.sync.read_ahead import ReadAhead
+from senaite_style_sync.sync.removal import delete_copy
+from senaite_style_sync.sync.removal import release
 from senaite_style_sync.sync.writer import OUTSIDE
 from senaite_style_sync.sync.writer import Applier
 
@@ -72,7 +74,7 @@ def apply_plan(site, remote, job: Job, reader: PeerReader, plan: Plan | None = N
         del state.conflicts[uid]  # a refusal or a deletion here, and the peer deleted it since
     for uid in plan.release:
         job.add_warning(state.synced[uid].remote_path, "release", RELEASED)
-        applier.release(uid)
+        release(applier, uid)
     checkpoints.run(deleted_there, lambda uid, guard: deleted_conflict(applier, job, guard, uid))
     checkpoints.once(lambda guard: finish(applier, guard, touched_parents))
 
@@ -170,7 +172,7 @@ def move_one(applier: Applier, job: Job, guard: Guard, uid: str, touched_parents
 
 
 def delete_one(applier: Applier, job: Job, guard: Guard, uid: str) -> None:
-    guard(applier.state.synced[uid].remote_path, "delete", lambda: job.count(applier.delete(uid)))
+    guard(applier.state.synced[uid].remote_path, "delete", lambda: job.count(delete_copy(applier, uid)))
 
 
 def deleted_conflict(applier: Applier, job: Job, guard: Guard, uid: str) -> None:

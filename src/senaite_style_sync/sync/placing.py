@@ -1,5 +1,8 @@
-"""Where the sync puts objects: ids it may use, and dates kept through the moves and deletes it does."""
+"""Where the sync puts objects: creating and moving them, the ids it may use, and the dates kept
+through the moves and deletes it does."""
 
+import unicodedata
+from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -7,8 +10,21 @@ from typing import Any
 from Acquisition import aq_base
 from Acquisition import aq_parent
 from OFS.ObjectManager import checkValidId
+from plone.dexterity.utils import createContent
+from plone.uuid.interfaces import ATTRIBUTE_NAME
 from Products.CMFCore.interfaces import IContentish
 from zExceptions import BadRequest
+
+
+# Ids Zope's publisher looks up on a folder itself: a content object with one would take over
+# the folder's page (or its HEAD and WebDAV answers).
+PUBLISHED_NAMES = frozenset({"index_html", "HEAD", "manage_FTPget", "manage_DAVget"})
+
+
+MAX_ID = 1000
+URL_DELIMITERS = frozenset("?#\\")
+# Unicode categories of characters that show as nothing, or turn the text around (U+202E).
+INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
 class ApplyError(Exception):
@@ -35,7 +51,20 @@ def check_new_id(container, item_id: str) -> None:
     """ApplyError for an id the peer names that no object may have here: not one Zope takes
     (empty, ``..``, ``_x``, ``aq_x``, ``@@x``, ``REQUEST``, characters illegal in URLs), nor one
     that would shadow what the container acquires or has that is no content (a tool such as
-    ``portal_catalog``, a method): a copy with that id would replace it for everything below."""
+    ``portal_catalog``, a method): a copy with that id would replace it for everything below.
+    Nor ``index_html`` (Zope would show it in place of its folder), nor one whose URL would
+    read as another (``?``, ``#``, backslashes, invisible or direction characters)."""
+    if item_id in PUBLISHED_NAMES:
+        raise ApplyError(f"The peer's id {item_id!r} would replace how Zope shows the folder: not used.")
+    if len(item_id) > MAX_ID:
+        raise ApplyError(f"The peer's id is {len(item_id)} characters long, more than {MAX_ID}: not used.")
+    if item_id != item_id.strip() or any(
+        char in URL_DELIMITERS or unicodedata.category(char) in INVISIBLE for char in item_id
+    ):
+        raise ApplyError(
+            f"The peer's id {item_id!r:.80} holds characters that would make its URL another one "
+            "(?, #, \\, control or direction characters, spaces at its ends): not used."
+        )
     try:
         checkValidId(container, item_id, allow_dup=1)
     except BadRequest as error:
@@ -67,3 +96,46 @@ def restore_subtree_dates(obj, dates: dict[tuple[str, ...], Any]) -> None:
         if item is not None and item.modification_date != date:
             item.modification_date = date
             item.reindexObject(idxs=["modified"])
+
+
+def create_object(container, item_id: str, portal_type: str, uid: str | None, intids):
+    """A new object with ``uid``, created without the add events (the writer indexes it once,
+    last); ``uid`` None when the peer's UID is taken here by an unrelated object: the copy keeps
+    a fresh UID and the mapping (SyncedEntry.local_uid) links the two."""
+    if container._getOb(item_id, None) is not None:
+        raise ApplyError(
+            f"The id {item_id!r} is already used here by another object in {container.absolute_url_path()}."
+        )
+    check_new_id(container, item_id)
+    obj = createContent(portal_type)
+    obj.id = item_id
+    if uid is not None:
+        setattr(obj, ATTRIBUTE_NAME, uid)
+    container._setObject(item_id, obj, suppress_events=True)
+    obj = container._getOb(item_id)
+    if intids is not None:
+        intids.register(obj)
+    return obj
+
+
+def move_object(obj, container, item_id: str, before_move: Callable[[], None]):
+    """Move/rename ``obj`` to ``container`` as ``item_id``, keeping every date in and around it;
+    ``before_move`` runs first, only when something moves."""
+    if obj.aq_parent.getPhysicalPath() == container.getPhysicalPath() and obj.getId() == item_id:
+        return obj
+    if container._getOb(item_id, None) is not None and container._getOb(item_id) is not obj:
+        raise ApplyError(f"Cannot move here: the id {item_id!r} is taken in {container.absolute_url_path()}.")
+    if container._getOb(item_id, None) is None:
+        check_new_id(container, item_id)
+    before_move()
+    dates = subtree_dates(obj)
+    with kept_dates(obj.aq_parent, container):
+        if obj.aq_parent.getPhysicalPath() != container.getPhysicalPath():
+            # Pasting renames it when its current id is taken there: take the name it got.
+            pasted = container.manage_pasteObjects(obj.aq_parent.manage_cutObjects([obj.getId()]))
+            obj = container._getOb(pasted[0]["new_id"])
+        if obj.getId() != item_id:
+            container.manage_renameObject(obj.getId(), item_id)
+        moved = container._getOb(item_id)
+    restore_subtree_dates(moved, dates)
+    return moved

@@ -100,19 +100,7 @@ def plan_listed(plan: Plan, state: SyncState, local: LocalSite, policy: str, for
         modified = parse_time(entry.modified)
         recent = bool(recheck_since and modified and modified >= recheck_since)
         if obj is None:
-            unchanged = (entry.modified, entry.review_state, entry.meta) == (
-                synced.remote_modified,
-                synced.remote_state,
-                synced.remote_meta,
-            )
-            if not unchanged or state.resolutions.get(uid) == "remote":
-                plan.create.append(uid)  # the writer tells whether it comes back (deleted_here.py)
-            elif recent:
-                # A listed date is to the second: an edit within the second of the last record
-                # looks unchanged, so a recent one is read again (the writer compares the content).
-                plan.recheck.append(uid)
-            else:
-                plan.unchanged += 1  # deleted here, unchanged on the peer: stays deleted
+            plan_deleted_here(plan, state, uid, synced, recent)
             continue
         if entry.position != synced.remote_position:
             reordered.add(entry.path.rpartition("/")[0])
@@ -139,6 +127,24 @@ def plan_listed(plan: Plan, state: SyncState, local: LocalSite, policy: str, for
         else:
             plan.unchanged += 1
     plan.reorder = sorted(reordered)
+
+
+def plan_deleted_here(plan: Plan, state: SyncState, uid: str, synced, recent: bool) -> None:
+    """A copy deleted here: read again only when the peer's listing may show a change since."""
+    entry = state.index[uid]
+    unchanged = (entry.modified, entry.review_state, entry.meta) == (
+        synced.remote_modified,
+        synced.remote_state,
+        synced.remote_meta,
+    )
+    if not unchanged or state.resolutions.get(uid) == "remote":
+        plan.create.append(uid)  # the writer tells whether it comes back (deleted_here.py)
+    elif recent:
+        # A listed date is to the second: an edit within the second of the last record
+        # looks unchanged, so a recent one is read again (the writer compares the content).
+        plan.recheck.append(uid)
+    else:
+        plan.unchanged += 1  # deleted here, unchanged on the peer: stays deleted
 
 
 def plan_unlisted(plan: Plan, state: SyncState, local: LocalSite, policy: str) -> None:

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from senaite_style_sync.peer import wire
-from senaite_style_sync.peer.http import PeerError
+from senaite_style_sync.peer.errors import PeerError
 from senaite_style_sync.peer.readers import READ_BATCH
 from senaite_style_sync.peer.readers import PeerReader
 from senaite_style_sync.sync.chunks import Checkpoints

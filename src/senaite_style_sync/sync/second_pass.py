@@ -8,7 +8,7 @@ from z3c.relationfield.event import updateRelations
 from senaite_style_sync.sync.fields import is_relation
 from senaite_style_sync.sync.fields import schema_fields
 from senaite_style_sync.sync.fields import set_field
-from senaite_style_sync.sync.writer import LINKS
+from senaite_style_sync.sync.indexing import LINKS
 
 
 def relation_target(applier, target: str):

@@ -6,6 +6,10 @@ from Acquisition import aq_base
 from zope.component import getMultiAdapter
 
 
+# Principals with local roles on one object; a real Sharing tab lists a few dozen.
+MAX_ENTRIES = 10_000
+
+
 def shareable_roles(obj, request) -> set[str]:
     """The roles this site's Sharing tab offers on ``obj``: the only local roles a peer may set."""
     return {role["id"] for role in getMultiAdapter((obj, request), name="sharing").roles()}
@@ -26,7 +30,7 @@ def restore_local_roles(obj, sharing: dict[str, Any], shareable: set[str]) -> bo
     managed = shareable & peer_managed
     wanted: dict[str, set[str]] = {}
     for entry in sharing.get("entries") or ():
-        roles = {role for role, value in entry["roles"].items() if value is True and role in managed}
+        roles = {role for role, value in entry.get("roles", {}).items() if value is True and role in managed}
         wanted[entry["id"]] = wanted.get(entry["id"], set()) | roles
     changed = False
     current = dict(obj.get_local_roles())
@@ -53,12 +57,18 @@ def check_sharing(sharing: Any) -> None:
     if not isinstance(sharing, dict):
         raise ValueError("The peer's sharing settings are not an object.")
     entries = sharing.get("entries") or []
-    well_formed = isinstance(entries, list) and all(
-        isinstance(entry, dict) and isinstance(entry.get("id"), str) and isinstance(entry.get("roles"), dict)
-        for entry in entries
+    well_formed = (
+        isinstance(entries, list)
+        and len(entries) <= MAX_ENTRIES
+        and all(
+            isinstance(entry, dict) and isinstance(entry.get("id"), str) and isinstance(entry.get("roles", {}), dict)
+            for entry in entries
+        )
     )
     if not well_formed:
-        raise ValueError("The peer's sharing entries are not a list of principals with their roles.")
+        raise ValueError(
+            f"The peer's sharing entries are not a list of at most {MAX_ENTRIES} principals with their roles."
+        )
     offered = sharing.get("available_roles") or []
     if not isinstance(offered, list) or not all(isinstance(role, dict) for role in offered):
         raise ValueError("The peer's sharing roles are not a list of roles.")

@@ -16,7 +16,7 @@ from plone.namedfile.interfaces import INamedField
 
 from senaite_style_sync.model.jobs import Job
 from senaite_style_sync.peer import wire
-from senaite_style_sync.peer.http import PeerError
+from senaite_style_sync.peer.errors import PeerError
 from senaite_style_sync.peer.readers import PeerReader
 from senaite_style_sync.sync import served
 from senaite_style_sync.sync.chunks import Checkpoints

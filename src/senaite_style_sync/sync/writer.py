@@ -5,20 +5,11 @@ twice: the sync registers the intid, restores workflow and dates itself, and ind
 each object once, last, so nothing it writes bumps the modification date.
 """
 
-import re
 from typing import Any
 
 from Acquisition import aq_base
-from DateTime import DateTime
-from plone import api
-from plone.app.linkintegrity.handlers import modifiedContent
-from plone.app.linkintegrity.interfaces import IRetriever
 from plone.app.workflow.interfaces import ISharingPageRole
-from plone.dexterity.utils import createContent
 from plone.namedfile.utils import getAllowedSizes
-from plone.uuid.interfaces import ATTRIBUTE_NAME
-from Products.CMFCore.utils import getToolByName
-from zc.relation.interfaces import ICatalog
 from zope.component import getUtilitiesFor
 from zope.component import queryUtility
 from zope.intid.interfaces import IIntIds
@@ -28,24 +19,26 @@ from senaite_style_sync.model.state import SyncState
 from senaite_style_sync.model.storage import RemoteStorage
 from senaite_style_sync.model.tombstones import Tombstones
 from senaite_style_sync.peer import wire
+from senaite_style_sync.sync.adoption import LEFT_ALONE
+from senaite_style_sync.sync.adoption import refusal
 from senaite_style_sync.sync.conflicts import record_conflict
+from senaite_style_sync.sync.dates import set_dates
 from senaite_style_sync.sync.deleted_here import DELETED_HERE
 from senaite_style_sync.sync.deleted_here import settle_deleted
 from senaite_style_sync.sync.fetched import Fetched
 from senaite_style_sync.sync.fields import WriteIO
 from senaite_style_sync.sync.fields import write_fields
 from senaite_style_sync.sync.fingerprint import fingerprint
+from senaite_style_sync.sync.indexing import IndexQueue
 from senaite_style_sync.sync.links import LinkConverter
 from senaite_style_sync.sync.local import LocalSite
 from senaite_style_sync.sync.local import stamp
 from senaite_style_sync.sync.origin import mark_origin
-from senaite_style_sync.sync.origin import origin_of
+from senaite_style_sync.sync.ownership import set_layout
+from senaite_style_sync.sync.ownership import set_owner
 from senaite_style_sync.sync.placing import ApplyError
-from senaite_style_sync.sync.placing import check_new_id
-from senaite_style_sync.sync.placing import kept_dates
-from senaite_style_sync.sync.placing import restore_subtree_dates
-from senaite_style_sync.sync.placing import subtree
-from senaite_style_sync.sync.placing import subtree_dates
+from senaite_style_sync.sync.placing import create_object
+from senaite_style_sync.sync.placing import move_object
 from senaite_style_sync.sync.readonly import is_locked
 from senaite_style_sync.sync.readonly import lock
 from senaite_style_sync.sync.readonly import unlock
@@ -53,41 +46,20 @@ from senaite_style_sync.sync.revision import KEPT_ANCESTORS
 from senaite_style_sync.sync.revision import Revision
 from senaite_style_sync.sync.revision import current_revision
 from senaite_style_sync.sync.revision import from_json
-from senaite_style_sync.sync.revision import merged
-from senaite_style_sync.sync.revision import relation
 from senaite_style_sync.sync.revision import revision_id
 from senaite_style_sync.sync.revision import store_revision
 from senaite_style_sync.sync.revision import stored_revision
 from senaite_style_sync.sync.scope import TypeRules
+from senaite_style_sync.sync.shape import check_shape
 from senaite_style_sync.sync.sharing import restore_local_roles
+from senaite_style_sync.sync.updating import by_content
+from senaite_style_sync.sync.updating import by_revision
+from senaite_style_sync.sync.updating import stance
 from senaite_style_sync.sync.workflow import restore_workflow
 
 
-RESOLVEUID = re.compile(r"resolveuid/([^/?#]+)")
-# In SyncState.pending_relations: the object's link-integrity references are to be made again.
-LINKS = "@links"
 OUTSIDE = "Points to objects outside the sync's scope, kept as the peer's: {}"
-LEFT_ALONE = "left alone"  # a refusal settled for the local object: not synced, no conflict
-# The dates a copy takes from the peer's JSON: attribute -> key.
-DATES = (
-    ("effective_date", "effective"),
-    ("expiration_date", "expires"),
-    ("creation_date", "created"),
-    ("modification_date", "modified"),
-)
-
-
-def link_uids(obj) -> set[str]:
-    """UIDs the object links to (``resolveuid`` links, as plone.app.linkintegrity reads them)."""
-    retriever = IRetriever(obj, None)
-    links = retriever.retrieveLinks() if retriever is not None else ()
-    return {uid for link in links for uid in RESOLVEUID.findall(link)}
-
-
-def same_second(current: DateTime, served: DateTime) -> bool:
-    """Is ``served`` (whole seconds, as plone.restapi serializes) ``current`` cut to the second?"""
-    seconds = served.timeTime()
-    return seconds == int(seconds) and int(current.timeTime()) == int(seconds)
+FILTERED = "Its rich text would run scripts in a browser: stored through the safe-HTML filter ({})."
 
 
 class Applier:
@@ -116,38 +88,16 @@ class Applier:
         self.shareable = {name for name, _role in getUtilitiesFor(ISharingPageRole)}  # what a peer may share
         self.notes: list[str] = []  # warnings about the last object written
         self._containers: dict[str, Any] = {}  # peer path -> local container, until something moves
-        # Written objects wait here to be catalogued once, just before the chunk commits:
-        # a savepoint per object would otherwise pickle the catalog's buckets again and again.
-        # (remote UID, object, security changed, created)
-        self._to_index: list[tuple[str, Any, bool, bool]] = []
+        self.indexing = IndexQueue(self.local, self.state)
 
     def forget(self) -> None:
         """Drop what is cached from the current transaction (it was aborted)."""
         self._containers.clear()
-        self._to_index.clear()
+        self.indexing.clear()
 
     def flush(self, *, keep: bool = False) -> None:
-        """Catalog the objects written since the last flush (and their link-integrity references).
-
-        ``keep`` leaves them listed, to be catalogued again at the chunk's end: for a flush
-        inside one object's write, which a failure of that object would roll back.
-        """
-        for _remote_uid, obj, security_changed, _created in self._to_index:
-            self.local.index(obj)
-            if security_changed:
-                obj.reindexObjectSecurity()
-        # Link integrity finds link targets in the catalog: after the whole batch is in it.
-        for remote_uid, obj, _security_changed, created in self._to_index:
-            links = link_uids(obj)
-            if links or not created:  # a new object without links has no references to update
-                modifiedContent(obj, None)
-            if any(self.local.by_uid(uid) is None for uid in links):
-                # A link to an object not written yet: link integrity would take the folder for
-                # it. Its references are made again in the second pass, once all are here.
-                pending = dict(self.state.pending_relations.get(remote_uid) or {})
-                self.state.pending_relations[remote_uid] = pending | {LINKS: []}
-        if not keep:
-            self._to_index.clear()
+        """Catalog the objects written since the last flush (see IndexQueue.flush)."""
+        self.indexing.flush(keep=keep)
 
     # -- lookups -----------------------------------------------------------------
 
@@ -193,11 +143,9 @@ class Applier:
     def write(self, remote_uid: str, fetched: Fetched, *, force: bool = False) -> str:
         """Create or update one object: "created", "updated", "unchanged" or "conflict".
 
-        With the peer's revision (a peer with this add-on), the revisions decide: the same or
-        an older version writes nothing, one that descends from the local one is written, one
-        that diverged is a conflict. Without it (a stock peer), the peer's JSON is compared
-        with what was written last, and an object edited here since is overwritten only when
-        the remote's conflict policy (or the user's resolution) says the peer wins.
+        A copy deleted here comes back only when the peer changed it since (deleted_here.py);
+        an object here that this remote never synced becomes its copy only as adoption.py
+        allows; a copy here takes the peer's version as updating.py decides.
         """
         self.notes = []
         entry = self.state.index[remote_uid]
@@ -205,112 +153,46 @@ class Applier:
         obj = self.local.find(remote_uid, synced, entry.portal_type)
         remote_rev = from_json(fetched.data.get(wire.REVISION))
         if obj is None:
-            if entry.role == "update-only":
-                return "unchanged"
-            settled = settle_deleted(self, remote_uid, entry, synced, fetched, remote_rev)
-            if settled == "conflict":
-                record_conflict(self, remote_uid, None, fetched.data, DELETED_HERE)
-            if settled:
-                return settled
-            container = self.container_for(entry.path)
-            item_id = self.rules.local_id(entry.id, entry.portal_type)
-            uid_free = self.local.by_uid(remote_uid) is None
-            obj = self._create(container, item_id, entry.portal_type, remote_uid if uid_free else None)
-            Tombstones(self.site).remove(obj.UID())  # here again, by the peer's change or the user's decision
-            self._write_content(remote_uid, obj, entry, fetched, "created", remote_rev)
-            return "created"
+            return self._write_new(remote_uid, entry, synced, fetched, remote_rev)
         current = current_revision(obj, self.site_id) if remote_rev is not None else None
-        stance = relation(current, remote_rev) if current is not None and remote_rev is not None else None
-        if stance == "diverged" and synced is not None and current.fingerprint == synced.local_fingerprint:
-            # Not edited here since this remote last wrote it: whatever the peer has now is newer
-            # (its lineage may just be too long or too old to name the version written here).
-            stance = "ahead"
+        found = stance(current, remote_rev, synced)
         # Only the same or an older version may adopt an object here without a decision, and
         # adopting it only records it: an object this remote never synced is moved or
         # overwritten by no claim of the peer's.
-        refusal = self.refusal(remote_uid, obj, entry) if synced is None and stance not in ("same", "behind") else ""
-        if refusal == LEFT_ALONE:
+        refused = refusal(self, remote_uid, obj, entry) if synced is None and found not in ("same", "behind") else ""
+        if refused == LEFT_ALONE:
             return "unchanged"
-        if refusal:
-            record_conflict(self, remote_uid, obj, fetched.data, refusal)
+        if refused:
+            record_conflict(self, remote_uid, obj, fetched.data, refused)
             return "conflict"
-        if stance is None:
-            return self._write_by_content(remote_uid, obj, entry, synced, fetched, force)
-        decided = self.state.resolutions.get(remote_uid) == "remote"
-        if stance == "same" and not force:
-            outcome = "unchanged"
-            if synced is not None and entry.role != "update-only":
-                obj = self._relocate(obj, entry.path, entry.portal_type)
-            # Ours (the peer's ancestors are not taken); record() stores it with the fingerprint after the move.
-            store_revision(obj, current, current.fingerprint)
-            if self._set_dates(obj, fetched.data):  # re-dated there (a move re-dates what it moves)
-                self._to_index.append((remote_uid, obj, False, False))
-                outcome = "updated"
-            self.record(remote_uid, obj, entry, fetched.token, written=True)
-            self.state.conflicts.pop(remote_uid, None)  # settled (here or on the peer)
-            return outcome
-        if stance == "behind" and not decided:
-            # The peer has not seen the version here yet: nothing to write, and the change made
-            # here stays a revision of this site's (never stored under the peer's older one).
-            # No conflict policy applies: nothing changed on both sides.
-            self.record(remote_uid, obj, entry, fetched.token, keep_local_stamp=True)
-            self.state.conflicts.pop(remote_uid, None)
-            return "unchanged"
-        if stance == "diverged" and not (decided or self.remote.conflict_policy == "remote"):
-            if self.remote.conflict_policy == "local":
-                store_revision(obj, merged(current, remote_rev, self.site_id, current.fingerprint), current.fingerprint)
-                self.record(remote_uid, obj, entry, fetched.token, keep_local_stamp=True)
-                self.state.conflicts.pop(remote_uid, None)
-                return "unchanged"
-            record_conflict(self, remote_uid, obj, fetched.data)
-            return "conflict"
-        if entry.role != "update-only":
-            obj = self._relocate(obj, entry.path, entry.portal_type)
-        self._write_content(remote_uid, obj, entry, fetched, "updated", remote_rev)
-        return "updated"
+        if found is None:
+            return by_content(self, remote_uid, obj, synced, fetched, force)
+        return by_revision(
+            self, remote_uid, obj, synced, fetched, current=current, remote_rev=remote_rev, found=found, force=force
+        )
 
-    def _write_by_content(self, remote_uid: str, obj, entry, synced, fetched: Fetched, force: bool) -> str:
-        """Update from a peer that serves no revisions: its JSON against what was written last."""
-        token = fetched.token
-        edited_here = synced is not None and self.local.changed_since_sync(obj, synced)
-        if entry.role != "update-only":
-            obj = self._relocate(obj, entry.path, entry.portal_type)
-        if synced is not None and synced.token == token and not force:
-            self.record(remote_uid, obj, entry, token, keep_local_stamp=edited_here, written=not edited_here)
-            return "unchanged"
-        peer_wins = self.remote.conflict_policy == "remote" or self.state.resolutions.get(remote_uid) == "remote"
-        if edited_here and not peer_wins:
-            if self.remote.conflict_policy == "local":
-                self.record(remote_uid, obj, entry, token, keep_local_stamp=True)
-                return "unchanged"
-            record_conflict(self, remote_uid, obj, fetched.data)
-            return "conflict"
-        self._write_content(remote_uid, obj, entry, fetched, "updated", None)
-        return "updated"
-
-    def refusal(self, remote_uid: str, obj, entry) -> str:
-        """Why ``obj``, here with the peer's UID but never synced by this remote, must not become
-        its copy ("" when it may: the peer's update-only original, or a copy from this same peer)."""
-        resolution = self.state.resolutions.get(remote_uid)
-        if resolution == "remote":
-            return ""
-        if resolution == "local":
-            return LEFT_ALONE
-        owner = self.owners.get(obj.UID())
-        if owner:
-            return f"here already: a copy synced from the remote '{owner}'"
+    def _write_new(self, remote_uid: str, entry, synced, fetched: Fetched, remote_rev: Revision | None) -> str:
+        """A peer object with no copy here: created, unless it was deleted here (and stays so)."""
         if entry.role == "update-only":
-            if obj.getId().startswith(self.rules.local_prefix):
-                return ""
-            return "here already, and not one of this site's originals (no Local Prefix)"
-        if origin_of(obj) == self.peer_origin:
-            return ""  # a copy from this peer, whose remote was deleted and added again
-        return "here already, and not synced from this peer: not overwritten without your decision"
+            return "unchanged"
+        settled = settle_deleted(self, remote_uid, entry, synced, fetched, remote_rev)
+        if settled == "conflict":
+            record_conflict(self, remote_uid, None, fetched.data, DELETED_HERE)
+        if settled:
+            return settled
+        container = self.container_for(entry.path)
+        item_id = self.rules.local_id(entry.id, entry.portal_type)
+        uid_free = self.local.by_uid(remote_uid) is None
+        obj = create_object(container, item_id, entry.portal_type, remote_uid if uid_free else None, self.intids)
+        Tombstones(self.site).remove(obj.UID())  # here again, by the peer's change or the user's decision
+        self.write_content(remote_uid, obj, entry, fetched, "created", remote_rev)
+        return "created"
 
-    def _write_content(self, remote_uid: str, obj, entry, fetched: Fetched, outcome: str, rev: Revision | None):
+    def write_content(self, remote_uid: str, obj, entry, fetched: Fetched, outcome: str, rev: Revision | None):
         """Everything of the peer's object onto ``obj``: fields, layout, workflow, roles, dates;
         then its revision (for a stock peer, one made from its JSON: the copy's origin)."""
         data = fetched.data
+        check_shape(data)
         # For a stock peer, a revision made from its JSON, descending from the version here.
         previous = current_revision(obj, self.site_id) if rev is None and outcome == "updated" else None
         stored = data.get(wire.STORED_FIELDS) or []
@@ -320,21 +202,25 @@ class Applier:
         write_fields(obj, data, self.request, io)
         if io.links.outside:
             self.notes.append(OUTSIDE.format(", ".join(io.links.outside)))
+        if io.filtered:
+            self.notes.append(FILTERED.format(", ".join(io.filtered)))
         # Only relations to set, or to clear, need the second pass.
         relations = {name: urls for name, urls in io.relations.items() if urls or getattr(aq_base(obj), name, None)}
         if relations:
             self.state.pending_relations[remote_uid] = relations
-        self._set_layout(obj, data.get("layout"))
+        if note := set_layout(obj, data.get("layout")):
+            self.notes.append(note)
         history = ((data.get("@components") or {}).get("workflow") or {}).get("history") or []
         restore_workflow(obj, data.get("review_state") or "", history)
         security_changed = fetched.sharing is not None and restore_local_roles(obj, fetched.sharing, self.shareable)
         if outcome == "created":
-            self._set_owner(obj, data.get("creators"))
+            if note := set_owner(self.site, obj, data.get("creators")):
+                self.notes.append(note)
         if entry.portal_type in self.rules.readonly:
             lock(obj)
         elif outcome == "updated" and is_locked(obj):
             unlock(obj)  # its type is no longer read-only for this remote
-        self._set_dates(obj, data)
+        set_dates(obj, data)
         mark_origin(obj, self.peer_origin)
         print_ = fingerprint(obj)
         if rev is None:
@@ -343,7 +229,9 @@ class Applier:
             rev = Revision(revision_id(self.peer_origin, fetched.token, parents), self.peer_origin, ancestors)
         store_revision(obj, rev, print_)
         self.record(remote_uid, obj, entry, fetched.token, written=True)
-        self._to_index.append((remote_uid, obj, security_changed and outcome == "updated", outcome == "created"))
+        self.indexing.add(
+            remote_uid, obj, security_changed=security_changed and outcome == "updated", created=outcome == "created"
+        )
         if obj.isPrincipiaFolderish:
             # Not in the catalog before the flush: children written in the same chunk find it here.
             self._containers[entry.path] = obj
@@ -360,46 +248,19 @@ class Applier:
         synced = self.state.synced[remote_uid]
         obj = self.local.find(remote_uid, synced)
         in_step = self.in_step(obj)
-        obj = self._relocate(obj, entry.path, entry.portal_type)
-        self._to_index.append((remote_uid, obj, False, False))
+        obj = self.relocate(obj, entry.path, entry.portal_type)
+        self.indexing.add(remote_uid, obj)
         self.record(remote_uid, obj, entry, synced.token, written=in_step, keep_local_stamp=not in_step)
         return "moved"
 
-    def referrers(self, obj) -> list:
-        """The objects whose relations point at ``obj`` or into it: deleting breaks those
-        relations, and breaking one fires a modified event that re-dates its holder."""
-        relations = queryUtility(ICatalog)
-        if relations is None or self.intids is None:
-            return []
-        found = []
-        for _below, item in subtree(obj):
-            intid = self.intids.queryId(item)
-            if intid is not None:
-                found += [rel.from_object for rel in relations.findRelations({"to_id": intid}) if rel.from_object]
-        return found
+    def relocate(self, obj, path: str, portal_type: str):
+        """Move/rename ``obj`` to where the peer's path says it belongs."""
+        item_id = self.rules.local_id(path.rpartition("/")[2], portal_type)
+        return move_object(obj, self.container_for(path), item_id, self._before_move)
 
-    def delete(self, remote_uid: str) -> str:
-        synced = self.state.synced[remote_uid]
-        obj = self.local.find(remote_uid, synced)
-        if obj is not None:
-            referrers = self.referrers(obj)
-            in_step = [referrer for referrer in referrers if self.in_step(referrer)]
-            with kept_dates(obj.aq_parent, *referrers):
-                api.content.delete(obj=obj, check_linkintegrity=False)
-            for referrer in in_step:
-                # Their relations to it are gone on the peer too: still the version they carry.
-                store_revision(referrer, stored_revision(referrer), fingerprint(referrer))
-        del self.state.synced[remote_uid]
-        self.state.pending_relations.pop(remote_uid, None)
-        return "deleted"
-
-    def release(self, remote_uid: str) -> None:
-        """Stop syncing a copy whose original the peer keeps outside the scope: it stays here, editable."""
-        synced = self.state.synced.pop(remote_uid)
-        obj = self.local.find(remote_uid, synced)
-        if obj is not None and is_locked(obj):
-            unlock(obj)
-        self.state.pending_relations.pop(remote_uid, None)
+    def _before_move(self) -> None:
+        self.flush(keep=True)  # objects written so far must be findable in the catalog after the move
+        self._containers.clear()  # cached containers below the moved object have a new path
 
     def record(
         self, remote_uid: str, obj, entry, token: str, *, keep_local_stamp: bool = False, written: bool = False
@@ -433,92 +294,6 @@ class Applier:
         )
         if previous != new:
             self.state.synced[remote_uid] = new
-
-    def _create(self, container, item_id: str, portal_type: str, uid: str | None):
-        """A new object with ``uid``; None when the peer's UID is taken here by an unrelated
-        object: the copy keeps a fresh UID and the mapping (SyncedEntry.local_uid) links the two."""
-        if container._getOb(item_id, None) is not None:
-            raise ApplyError(
-                f"The id {item_id!r} is already used here by another object in {container.absolute_url_path()}."
-            )
-        check_new_id(container, item_id)
-        obj = createContent(portal_type)
-        obj.id = item_id
-        if uid is not None:
-            setattr(obj, ATTRIBUTE_NAME, uid)
-        container._setObject(item_id, obj, suppress_events=True)
-        obj = container._getOb(item_id)
-        if self.intids is not None:
-            self.intids.register(obj)
-        return obj
-
-    def _relocate(self, obj, path: str, portal_type: str):
-        """Move/rename ``obj`` to where the peer's path says it belongs."""
-        container = self.container_for(path)
-        item_id = self.rules.local_id(path.rpartition("/")[2], portal_type)
-        if obj.aq_parent.getPhysicalPath() == container.getPhysicalPath() and obj.getId() == item_id:
-            return obj
-        if container._getOb(item_id, None) is not None and container._getOb(item_id) is not obj:
-            raise ApplyError(f"Cannot move here: the id {item_id!r} is taken in {container.absolute_url_path()}.")
-        if container._getOb(item_id, None) is None:
-            check_new_id(container, item_id)
-        self.flush(keep=True)  # objects written so far must be findable in the catalog after the move
-        self._containers.clear()  # cached containers below the moved object have a new path
-        dates = subtree_dates(obj)
-        with kept_dates(obj.aq_parent, container):
-            if obj.aq_parent.getPhysicalPath() != container.getPhysicalPath():
-                # Pasting renames it when its current id is taken there: take the name it got.
-                pasted = container.manage_pasteObjects(obj.aq_parent.manage_cutObjects([obj.getId()]))
-                obj = container._getOb(pasted[0]["new_id"])
-            if obj.getId() != item_id:
-                container.manage_renameObject(obj.getId(), item_id)
-            moved = container._getOb(item_id)
-        restore_subtree_dates(moved, dates)
-        return moved
-
-    def _set_layout(self, obj, layout: Any) -> None:
-        """The peer's layout, if it is one this type offers here (else a view the peer names could
-        be any view registered for the object)."""
-        if not layout or obj.getLayout() == layout:
-            return
-        if layout in {view for view, _title in obj.getAvailableLayouts()}:
-            obj.setLayout(layout)
-        else:
-            self.notes.append(f"The peer's layout {layout!r:.80} is not one this type offers here: not set.")
-
-    def _set_owner(self, obj, creators: Any) -> None:
-        """The first creator owns the copy: if that is a user of this site (never a group, nor a
-        user the peer made up); else nobody but the site's managers."""
-        for principal, roles in obj.get_local_roles():
-            if "Owner" in roles:
-                remaining = [role for role in roles if role != "Owner"]
-                if remaining:
-                    obj.manage_setLocalRoles(principal, remaining)
-                else:
-                    obj.manage_delLocalRoles([principal])
-        creator = creators[0] if isinstance(creators, list) and creators and isinstance(creators[0], str) else ""
-        acl_users = getToolByName(self.site, "acl_users")
-        user = acl_users.getUserById(creator) if creator else None
-        if user is not None and not getattr(user, "isGroup", lambda: False)():
-            obj.manage_setLocalRoles(creator, ["Owner"])
-        elif creator:
-            self.notes.append(f"Its creator {creator!r:.80} is no user of this site: nobody owns the copy here.")
-
-    @staticmethod
-    def _set_dates(obj, data: dict[str, Any]) -> bool:
-        """Dates last: created/modified cannot go through REST, effective/expires lose seconds there.
-        Returns whether any date changed."""
-        changed = False
-        for attribute, key in DATES:
-            value = data.get(key)
-            date = DateTime(value) if value else None
-            current = getattr(aq_base(obj), attribute, None)
-            if current is not None and date is not None and same_second(current, date):
-                continue  # the same date: the JSON has whole seconds, an original here may have more
-            if current != date:
-                setattr(obj, attribute, date)
-                changed = True
-        return changed
 
     # -- after all objects ---------------------------------------------------------
 

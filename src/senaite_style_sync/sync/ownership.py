@@ -1,0 +1,36 @@
+"""Who owns a copy, and which view it shows: only what this site offers, never what the peer names."""
+
+from typing import Any
+
+from Products.CMFCore.utils import getToolByName
+
+
+def set_owner(site, obj, creators: Any) -> str:
+    """The first creator owns the copy: if that is a user of this site (never a group, nor a
+    user the peer made up); else nobody but the site's managers (the returned note says so).
+    Like the sharing roles a peer sets on its copies, this gives a user no more than rights
+    on that copy."""
+    for principal, roles in obj.get_local_roles():
+        if "Owner" in roles:
+            remaining = [role for role in roles if role != "Owner"]
+            if remaining:
+                obj.manage_setLocalRoles(principal, remaining)
+            else:
+                obj.manage_delLocalRoles([principal])
+    creator = creators[0] if isinstance(creators, list) and creators and isinstance(creators[0], str) else ""
+    user = getToolByName(site, "acl_users").getUserById(creator) if creator else None
+    if user is not None and not getattr(user, "isGroup", lambda: False)():
+        obj.manage_setLocalRoles(creator, ["Owner"])
+        return ""
+    return f"Its creator {creator!r:.80} is no user of this site: nobody owns the copy here." if creator else ""
+
+
+def set_layout(obj, layout: Any) -> str:
+    """The peer's layout, if it is one this type offers here (else a view the peer names could
+    be any view registered for the object); the returned note says when it is not."""
+    if not layout or obj.getLayout() == layout:
+        return ""
+    if layout in {view for view, _title in obj.getAvailableLayouts()}:
+        obj.setLayout(layout)
+        return ""
+    return f"The peer's layout {layout!r:.80} is not one this type offers here: not set."
