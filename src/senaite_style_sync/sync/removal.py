@@ -9,6 +9,7 @@ from senaite_style_sync.sync.placing import kept_dates
 from senaite_style_sync.sync.placing import subtree
 from senaite_style_sync.sync.readonly import is_locked
 from senaite_style_sync.sync.readonly import unlock
+from senaite_style_sync.sync.revision import in_step
 from senaite_style_sync.sync.revision import store_revision
 from senaite_style_sync.sync.revision import stored_revision
 
@@ -33,10 +34,10 @@ def delete_copy(applier, remote_uid: str) -> str:
     obj = applier.local.find(remote_uid, synced)
     if obj is not None:
         holders = referrers(obj, applier.intids)
-        in_step = [holder for holder in holders if applier.in_step(holder)]
+        unedited = [holder for holder in holders if in_step(holder)]
         with kept_dates(obj.aq_parent, *holders):
             api.content.delete(obj=obj, check_linkintegrity=False)
-        for holder in in_step:
+        for holder in unedited:
             # Their relations to it are gone on the peer too: still the version they carry.
             store_revision(holder, stored_revision(holder), fingerprint(holder))
     del applier.state.synced[remote_uid]

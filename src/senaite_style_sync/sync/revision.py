@@ -123,3 +123,11 @@ def relation(local: Revision, remote: Revision) -> str:
     if local.id in remote.ancestors:
         return "ahead"
     return "diverged"
+
+
+def in_step(obj) -> bool:
+    """Is ``obj`` still the version whose revision it carries (not edited here since)? Then a
+    change the sync makes on the peer's behalf (a move, a default page, relations) is part
+    of that revision; otherwise it must not fold a local edit into the peer's revision."""
+    stored = stored_revision(obj)
+    return stored is not None and stored.fingerprint == fingerprint(obj)

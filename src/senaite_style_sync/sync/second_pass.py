@@ -9,6 +9,7 @@ from senaite_style_sync.sync.fields import is_relation
 from senaite_style_sync.sync.fields import schema_fields
 from senaite_style_sync.sync.fields import set_field
 from senaite_style_sync.sync.indexing import LINKS
+from senaite_style_sync.sync.revision import in_step as is_in_step
 
 
 def relation_target(applier, target: str):
@@ -29,7 +30,7 @@ def set_relations(applier, remote_uid: str) -> list[str]:
     obj = applier.local_object(remote_uid)
     if relations is None or obj is None:
         return []
-    in_step = applier.in_step(obj)
+    in_step = is_in_step(obj)
     fields = dict(schema_fields(obj))
     missing = []
     for name, wanted in relations.items():
@@ -63,7 +64,7 @@ def set_default_page(applier, folder_uid: str) -> None:
     page_uid = state.default_pages.get(folder_uid)
     page = applier.local_object(page_uid) if page_uid else None
     # A folder in conflict, or edited here, keeps its own default page until that is settled.
-    settled = folder is not None and folder_uid not in state.conflicts and applier.in_step(folder)
+    settled = folder is not None and folder_uid not in state.conflicts and is_in_step(folder)
     if settled and (page is None or page.aq_parent.getPhysicalPath() == folder.getPhysicalPath()):
         wanted = page.getId() if page is not None else None
         if (getattr(folder.aq_base, "default_page", None) or None) != wanted:

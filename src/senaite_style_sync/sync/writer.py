@@ -46,6 +46,7 @@ from senaite_style_sync.sync.revision import KEPT_ANCESTORS
 from senaite_style_sync.sync.revision import Revision
 from senaite_style_sync.sync.revision import current_revision
 from senaite_style_sync.sync.revision import from_json
+from senaite_style_sync.sync.revision import in_step as is_in_step
 from senaite_style_sync.sync.revision import revision_id
 from senaite_style_sync.sync.revision import store_revision
 from senaite_style_sync.sync.revision import stored_revision
@@ -228,7 +229,7 @@ class Applier:
             ancestors = (previous.id, *previous.ancestors)[:KEPT_ANCESTORS] if previous is not None else ()
             rev = Revision(revision_id(self.peer_origin, fetched.token, parents), self.peer_origin, ancestors)
         store_revision(obj, rev, print_)
-        self.record(remote_uid, obj, entry, fetched.token, written=True)
+        self.record(remote_uid, obj, entry, fetched.token, written=True, print_=print_)
         self.indexing.add(
             remote_uid, obj, security_changed=security_changed and outcome == "updated", created=outcome == "created"
         )
@@ -236,18 +237,11 @@ class Applier:
             # Not in the catalog before the flush: children written in the same chunk find it here.
             self._containers[entry.path] = obj
 
-    def in_step(self, obj) -> bool:
-        """Is ``obj`` still the version whose revision it carries (not edited here since)? Then a
-        change the sync makes on the peer's behalf (a move, a default page, relations) is part
-        of that revision; otherwise it must not fold a local edit into the peer's revision."""
-        stored = stored_revision(obj)
-        return stored is not None and stored.fingerprint == fingerprint(obj)
-
     def move(self, remote_uid: str) -> str:
         entry = self.state.index[remote_uid]
         synced = self.state.synced[remote_uid]
         obj = self.local.find(remote_uid, synced)
-        in_step = self.in_step(obj)
+        in_step = is_in_step(obj)
         obj = self.relocate(obj, entry.path, entry.portal_type)
         self.indexing.add(remote_uid, obj)
         self.record(remote_uid, obj, entry, synced.token, written=in_step, keep_local_stamp=not in_step)
@@ -263,13 +257,22 @@ class Applier:
         self._containers.clear()  # cached containers below the moved object have a new path
 
     def record(
-        self, remote_uid: str, obj, entry, token: str, *, keep_local_stamp: bool = False, written: bool = False
+        self,
+        remote_uid: str,
+        obj,
+        entry,
+        token: str,
+        *,
+        keep_local_stamp: bool = False,
+        written: bool = False,
+        print_: str = "",
     ) -> None:
         """Remember what the sync wrote (or found in step) for ``remote_uid``; writes only a change.
 
         ``keep_local_stamp`` keeps the record of the local object as it was when last
         written: it was edited here since, and must still count as edited. ``written``: the
-        sync just changed the object, so its fingerprint is taken anew.
+        sync just changed the object, so its fingerprint is taken anew (``print_``, when the
+        caller has just taken it).
         """
         previous = self.state.synced.get(remote_uid)
         if keep_local_stamp and previous is not None:
@@ -277,7 +280,10 @@ class Applier:
         else:
             local_stamp = stamp(obj)
             same = not written and previous is not None and previous.local_modified == local_stamp
-            local_print = previous.local_fingerprint if same and previous.local_fingerprint else fingerprint(obj)
+            if same and previous.local_fingerprint:
+                local_print = previous.local_fingerprint
+            else:
+                local_print = (written and print_) or fingerprint(obj)
             revision = stored_revision(obj) if written else None
             if revision is not None:  # the sync's own change makes no new revision
                 store_revision(obj, revision, local_print)
