@@ -292,6 +292,9 @@ class TestActiveHtml(unittest.TestCase):
             '<iframe src="data:text/html,<script>alert(1)</script>"></iframe>',
             '<p style="width: expression(alert(1))">x</p>',
             "<object data='x.swf'></object>",
+            '<a href="javascript&colon;alert(1)">x</a>',
+            '<a href="java&Tab;script:alert(1)">x</a>',
+            '<iframe srcdoc="&lt;script&gt;alert(1)&lt;/script&gt;"></iframe>',
         ):
             with self.subTest(text=text):
                 self.assertTrue(is_active(text))

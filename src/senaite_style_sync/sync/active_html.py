@@ -7,6 +7,7 @@ so that a faithful copy stays byte for byte the original.
 """
 
 import re
+from html import unescape
 
 from lxml import etree
 from lxml import html
@@ -33,9 +34,10 @@ def is_active(text: str) -> bool:
             return True
         for name, value in element.attrib.items():
             name = name.lower()
-            if name.startswith("on"):
+            if name.startswith("on") or name == "srcdoc":  # srcdoc: a whole page, scripts and all
                 return True
-            squashed = HIDDEN.sub("", value).lower()  # the parser has decoded entities already
+            # The parser decodes the old HTML 4 entities only; a browser decodes ``&colon;`` too.
+            squashed = HIDDEN.sub("", unescape(value)).lower()
             if name in URL_ATTRIBUTES and squashed.startswith(SCRIPT_SCHEMES):
                 return True
             if name == "style" and ("expression(" in squashed or "javascript:" in squashed):

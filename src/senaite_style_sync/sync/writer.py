@@ -149,6 +149,7 @@ class Applier:
         allows; a copy here takes the peer's version as updating.py decides.
         """
         self.notes = []
+        check_shape(fetched.data)  # before any path reads it (the same revision's dates, too)
         entry = self.state.index[remote_uid]
         synced = self.state.synced.get(remote_uid)
         obj = self.local.find(remote_uid, synced, entry.portal_type)
@@ -193,7 +194,6 @@ class Applier:
         """Everything of the peer's object onto ``obj``: fields, layout, workflow, roles, dates;
         then its revision (for a stock peer, one made from its JSON: the copy's origin)."""
         data = fetched.data
-        check_shape(data)
         # For a stock peer, a revision made from its JSON, descending from the version here.
         previous = current_revision(obj, self.site_id) if rev is None and outcome == "updated" else None
         stored = data.get(wire.STORED_FIELDS) or []
