@@ -104,7 +104,10 @@ class Site:
 
     def get(self, url: str, params: Any = None) -> Any:
         response = self.session.get(url, params=params, timeout=TIMEOUT)
-        response.raise_for_status()
+        if not response.ok:  # the site's own account of the error, for a failure far from this machine
+            raise requests.HTTPError(
+                f"{response.status_code} for {response.url}: {response.text[:2000]}", response=response
+            )
         return response.json()
 
     def search(self, url: str, params: list[tuple[str, str]]) -> list[dict]:

@@ -5,7 +5,9 @@ SYNC_FUNCTIONAL_TESTING     both sites served over real HTTP by a WSGI server th
                             at ``http://<layer["host"]>:<layer["port"]>``.
 """
 
+import logging
 import os
+import sys
 
 import transaction
 from cryptography.fernet import Fernet
@@ -16,6 +18,7 @@ from plone.app.testing import IntegrationTesting
 from plone.app.testing import PloneSandboxLayer
 from plone.app.testing import applyProfile
 from plone.app.testing import setRoles
+from plone.testing import Layer
 from plone.testing.zope import WSGI_SERVER_FIXTURE
 from Products.CMFPlone.factory import addPloneSite
 from zope.component.hooks import setSite
@@ -71,6 +74,38 @@ class SyncLayer(PloneSandboxLayer):
         transaction.commit()
 
 
+class ServerErrors(Layer):
+    """Keeps the errors the served sites log (an answer of HTTP 500) and prints a summary when the
+    layer ends: a failing test shows only its client's side, and a run far from this machine
+    (CI) is mostly read from the end of its output."""
+
+    LOGGERS = ("Zope", "waitress", "ZPublisher")
+    SHOWN = 3
+
+    class Collector(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__(logging.ERROR)
+            self.records: list[logging.LogRecord] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.name.startswith(ServerErrors.LOGGERS):
+                self.records.append(record)
+
+    def setUp(self) -> None:
+        self.collector = self.Collector()
+        logging.getLogger().addHandler(self.collector)
+
+    def tearDown(self) -> None:
+        logging.getLogger().removeHandler(self.collector)
+        records = self.collector.records
+        if records:
+            shown = "\n".join(logging.Formatter().format(r)[:3000] for r in records[: self.SHOWN])
+            print(f"\nThe served sites logged {len(records)} error(s); the first:\n{shown}", file=sys.stderr)
+
+
 SYNC_FIXTURE = SyncLayer()
+SERVER_ERRORS = ServerErrors(name="ServerErrors")
 SYNC_INTEGRATION_TESTING = IntegrationTesting(bases=(SYNC_FIXTURE,), name="SyncLayer:Integration")
-SYNC_FUNCTIONAL_TESTING = FunctionalTesting(bases=(SYNC_FIXTURE, WSGI_SERVER_FIXTURE), name="SyncLayer:Functional")
+SYNC_FUNCTIONAL_TESTING = FunctionalTesting(
+    bases=(SYNC_FIXTURE, WSGI_SERVER_FIXTURE, SERVER_ERRORS), name="SyncLayer:Functional"
+)
