@@ -24,6 +24,10 @@ from senaite_style_sync.sync.links import LinkConverter
 from senaite_style_sync.sync.plan import make_plan
 from senaite_style_sync.sync.plan import parse_time
 from senaite_style_sync.sync.read_ahead import read_chunks
+from senaite_style_sync.sync.revision import KEPT_ANCESTORS
+from senaite_style_sync.sync.revision import Revision
+from senaite_style_sync.sync.revision import merged
+from senaite_style_sync.sync.revision import relation
 from senaite_style_sync.sync.scope import TypeRules
 from senaite_style_sync.sync.scope import build_index
 
@@ -106,6 +110,18 @@ class TestListing(unittest.TestCase):
 
     def test_read_chunks_start_small(self):
         self.assertEqual([len(c) for c in read_chunks(list(range(100)))], [5, 10, 20, 25, 25, 15])
+
+
+class TestRevisions(unittest.TestCase):
+    def test_a_merge_descends_from_both_sides_recent_history(self):
+        local = Revision("L", "here", tuple(f"l{n}" for n in range(KEPT_ANCESTORS)))
+        remote = Revision("R", "peer", ("r0", "r1", "r2"))
+        settled = merged(local, remote, "here", "print")
+        self.assertEqual(len(settled.ancestors), KEPT_ANCESTORS)
+        self.assertEqual(settled.ancestors[:6], ("L", "R", "l0", "r0", "l1", "r1"))
+        for seen in (local, remote, Revision("r2", "peer"), Revision("l3", "here")):
+            self.assertEqual(relation(settled, seen), "behind", seen.id)
+        self.assertEqual(relation(settled, Revision("l99", "here")), "diverged")  # older than what is kept
 
 
 class TestPlan(unittest.TestCase):

@@ -20,6 +20,8 @@ Comparing the peer's revision with the local one tells, as CouchDB's revision tr
 import hashlib
 from dataclasses import dataclass
 from dataclasses import field
+from itertools import chain
+from itertools import zip_longest
 from typing import Any
 
 from Acquisition import aq_base
@@ -108,8 +110,12 @@ def served_revision(obj, site_id: str) -> Revision:
 
 
 def merged(local: Revision, remote: Revision, site_id: str, print_: str) -> Revision:
-    """A revision of this site that descends from both: settles a conflict for the local version."""
-    lineage = [local.id, remote.id, *local.ancestors, *remote.ancestors]
+    """A revision of this site that descends from both: settles a conflict for the local version.
+
+    Its ancestors take turns from both sides, most recent first, so that a long history on one
+    side does not push the other side's recent revisions out of the kept ones."""
+    taking_turns = chain.from_iterable(zip_longest(local.ancestors, remote.ancestors))
+    lineage = [local.id, remote.id, *(ancestor for ancestor in taking_turns if ancestor is not None)]
     ancestors = tuple(dict.fromkeys(lineage))[:KEPT_ANCESTORS]
     return Revision(revision_id(site_id, print_, [local.id, remote.id]), site_id, ancestors, print_)
 
