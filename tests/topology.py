@@ -31,9 +31,9 @@ from senaite_style_sync.model.storage import RemoteStorage
 from senaite_style_sync.sync.readonly import sync_writes
 from senaite_style_sync.testing import EDITOR_NAME
 from senaite_style_sync.testing import EDITOR_PASSWORD
-from senaite_style_sync.testing import SERVER_ERRORS
 from senaite_style_sync.testing import SOURCE_SITE_ID
 from senaite_style_sync.testing import SYNC_FIXTURE
+from senaite_style_sync.testing import ServerErrors
 
 
 OWNER = (SITE_OWNER_NAME, SITE_OWNER_PASSWORD)
@@ -65,8 +65,9 @@ TOPOLOGY_FIXTURE = TopologyLayer()
 # A WSGI server of its own, started after the four sites exist: the shared WSGI_SERVER_FIXTURE,
 # when still up from the sync layer's tests, would go on serving that layer's database.
 TOPOLOGY_WSGI_SERVER = WSGIServer(bases=(TOPOLOGY_FIXTURE,), name="TopologyLayer:WSGIServer")
+TOPOLOGY_SERVER_ERRORS = ServerErrors(name="TopologyLayer:ServerErrors")
 TOPOLOGY_FUNCTIONAL_TESTING = FunctionalTesting(
-    bases=(TOPOLOGY_WSGI_SERVER, SERVER_ERRORS), name="TopologyLayer:Functional"
+    bases=(TOPOLOGY_WSGI_SERVER, TOPOLOGY_SERVER_ERRORS), name="TopologyLayer:Functional"
 )
 
 
