@@ -112,11 +112,16 @@ def with_positions(items: list[ListingItem], ranks: dict[str, int]) -> list[List
     return placed
 
 
+def is_count(value: Any) -> bool:
+    """A JSON number of objects (bool is an int in Python, not in JSON)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def checked_page(page: dict[str, Any], url: str, size: int) -> tuple[list[Any], int]:
     """A listing page's items and ``items_total``; PeerError unless it holds all it announces."""
     items = page.get("items")
     total = page.get("items_total")
-    if not isinstance(items, list) or not isinstance(total, int) or isinstance(total, bool):
+    if not isinstance(items, list) or not is_count(total):
         raise PeerError(f"The peer's listing at {url} has no items or no items_total.")
     if len(items) != min(size, total):
         raise PeerError(
@@ -199,9 +204,9 @@ def folder_ranks(http: PeerHTTP, url: str, size: int, listed: int) -> dict[str, 
                 ranks.setdefault(uid, start + offset)
         total = page.get("items_total")
         if not start:
-            if isinstance(total, int) and not isinstance(total, bool) and total > end:
+            if is_count(total) and total > end:
                 raise PeerError(f"The peer's folder order counts {total} objects, where its listing has {listed}.")
-            end = min(end, total) if isinstance(total, int) and not isinstance(total, bool) else 0
+            end = min(end, total) if is_count(total) else 0
         start += size
         if not items or start >= end:
             return ranks
