@@ -12,11 +12,9 @@ from AccessControl.users import UnrestrictedUser
 from plone import api
 from plone.app.testing import SITE_OWNER_NAME
 from plone.app.testing import SITE_OWNER_PASSWORD
-from plone.app.testing import FunctionalTesting
 from plone.app.testing import PloneSandboxLayer
 from plone.app.testing import applyProfile
 from plone.namedfile.file import NamedBlobFile
-from plone.testing.zope import WSGIServer
 from Products.CMFPlone.factory import addPloneSite
 from ZODB.utils import p64
 from ZODB.utils import u64
@@ -33,7 +31,9 @@ from senaite_style_sync.testing import EDITOR_NAME
 from senaite_style_sync.testing import EDITOR_PASSWORD
 from senaite_style_sync.testing import SOURCE_SITE_ID
 from senaite_style_sync.testing import SYNC_FIXTURE
+from senaite_style_sync.testing import Functional
 from senaite_style_sync.testing import ServerErrors
+from senaite_style_sync.testing import WSGIServer
 
 
 OWNER = (SITE_OWNER_NAME, SITE_OWNER_PASSWORD)
@@ -66,7 +66,7 @@ TOPOLOGY_FIXTURE = TopologyLayer()
 # when still up from the sync layer's tests, would go on serving that layer's database.
 TOPOLOGY_WSGI_SERVER = WSGIServer(bases=(TOPOLOGY_FIXTURE,), name="TopologyLayer:WSGIServer")
 TOPOLOGY_SERVER_ERRORS = ServerErrors(name="TopologyLayer:ServerErrors")
-TOPOLOGY_FUNCTIONAL_TESTING = FunctionalTesting(
+TOPOLOGY_FUNCTIONAL_TESTING = Functional(
     bases=(TOPOLOGY_WSGI_SERVER, TOPOLOGY_SERVER_ERRORS), name="TopologyLayer:Functional"
 )
 

@@ -5,9 +5,12 @@ SYNC_FUNCTIONAL_TESTING     both sites served over real HTTP by a WSGI server th
                             at ``http://<layer["host"]>:<layer["port"]>``.
 """
 
+import atexit
 import logging
 import os
 import sys
+import threading
+import time
 import traceback
 from urllib.parse import urlsplit
 
@@ -21,7 +24,7 @@ from plone.app.testing import PloneSandboxLayer
 from plone.app.testing import applyProfile
 from plone.app.testing import setRoles
 from plone.testing import Layer
-from plone.testing.zope import WSGI_SERVER_FIXTURE
+from plone.testing import zope as zope_testing
 from Products.CMFPlone.factory import addPloneSite
 from zope.component import getGlobalSiteManager
 from zope.component import provideHandler
@@ -79,6 +82,73 @@ class SyncLayer(PloneSandboxLayer):
         transaction.commit()
 
 
+class InFlight:
+    """WSGI middleware that counts the requests its server is answering, body included."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.count = 0
+        self.changed = threading.Condition()
+
+    def __call__(self, environ, start_response):
+        with self.changed:
+            self.count += 1
+        try:
+            # Each test has a database of its own: a thread must not begin on the (closed) site
+            # that a request of an earlier test left set.
+            setSite(None)
+            result = self.app(environ, start_response)
+            try:
+                yield from result
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+        finally:
+            with self.changed:
+                self.count -= 1
+                self.changed.notify_all()
+
+    def wait(self, deadline: float) -> bool:
+        """Whether every request ended before ``deadline`` (a time.monotonic() value)."""
+        with self.changed:
+            return self.changed.wait_for(lambda: self.count == 0, max(0.0, deadline - time.monotonic()))
+
+
+class WSGIServer(zope_testing.WSGIServer):
+    """plone.testing's WSGI server, its requests counted (resource ``in_flight``)."""
+
+    def make_wsgi_app(self):
+        self["in_flight"] = InFlight(super().make_wsgi_app())
+        return self["in_flight"]
+
+    def tearDown(self) -> None:
+        super().tearDown()
+        del self["in_flight"]
+
+
+class Functional(FunctionalTesting):
+    """A test ends once its sync jobs and its server's requests have ended. Its database closes
+    then: a request still running would find it closed, fail, and leave its server thread unable
+    to answer the tests after it (a thread keeps the site a request set, and that request is what
+    would have unset it)."""
+
+    SETTLE = 60.0  # seconds
+
+    def testTearDown(self) -> None:
+        deadline = time.monotonic() + self.SETTLE
+        jobs = [thread for thread in threading.enumerate() if thread.name.startswith("sync-")]
+        for thread in jobs:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        running = [thread.name for thread in jobs if thread.is_alive()]
+        if running or not self["in_flight"].wait(deadline):
+            print(
+                f"\n{self.__name__}: a test ended with sync jobs {running} and "
+                f"{self['in_flight'].count} request(s) still running after {self.SETTLE:.0f} s",
+                file=sys.stderr,
+            )
+        super().testTearDown()
+
+
 class ServerErrors(Layer):
     """Keeps the server side (URL and traceback) of every HTTP 500 the served sites answer, and
     prints a summary when the layer ends: a failing test shows only its client's side, and a run
@@ -113,6 +183,9 @@ class ServerErrors(Layer):
             shown = "\n".join(f"[{count}x] {kind}\n{text[:3000]}" for kind, (count, text) in kinds)
             summary = f"{self.__name__}: the served sites answered {total} HTTP 500(s), {len(self.errors)} kind(s):"
             print(f"\n{summary}\n{shown}", file=sys.stderr)
+            # Once more, a line per kind, when the run ends: where a log cut short still shows it.
+            kinds_only = "\n".join(f"  [{count}x] {kind}" for kind, (count, _text) in self.errors.items())
+            atexit.register(print, f"\n{summary}\n{kinds_only}", file=sys.stderr)
 
     def failed(self, event) -> None:
         if event.retry or event.request.response.getStatus() < 500:
@@ -130,6 +203,7 @@ SYNC_FIXTURE = SyncLayer()
 # One per functional layer: each registers its handler in its own layer's component registry.
 SYNC_SERVER_ERRORS = ServerErrors(name="SyncLayer:ServerErrors")
 SYNC_INTEGRATION_TESTING = IntegrationTesting(bases=(SYNC_FIXTURE,), name="SyncLayer:Integration")
-SYNC_FUNCTIONAL_TESTING = FunctionalTesting(
-    bases=(SYNC_FIXTURE, WSGI_SERVER_FIXTURE, SYNC_SERVER_ERRORS), name="SyncLayer:Functional"
+SYNC_WSGI_SERVER = WSGIServer(bases=(zope_testing.STARTUP,), name="SyncLayer:WSGIServer")
+SYNC_FUNCTIONAL_TESTING = Functional(
+    bases=(SYNC_FIXTURE, SYNC_WSGI_SERVER, SYNC_SERVER_ERRORS), name="SyncLayer:Functional"
 )
