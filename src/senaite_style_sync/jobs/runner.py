@@ -8,8 +8,6 @@ recorded as ended (a write conflict included) and its temporary directory remove
 """
 
 import logging
-import shutil
-import tempfile
 import threading
 import traceback
 from collections.abc import Callable
@@ -142,7 +140,6 @@ def fail(site, job_id: str, error: Exception) -> Job:
 
 def run_job(db, site_path: str, job_id: str) -> None:
     """Thread body: open a connection, act as an unrestricted system user, run the step."""
-    tmpdir = tempfile.mkdtemp(prefix=f"sync-job-{job_id}-")
     try:
         with as_system(db, SYSTEM_USER) as app:
             site = app.unrestrictedTraverse(site_path)
@@ -152,7 +149,7 @@ def run_job(db, site_path: str, job_id: str) -> None:
             heartbeat = Heartbeat(db, job.pulse._p_oid, f"sync-{job_id}")
             heartbeat.start()
             try:
-                job = run_started(site, job, tmpdir)
+                job = run_started(site, job)
             finally:
                 heartbeat.stop()
             if job.trigger in AUTOMATIC and (job.state == "failed" or job.counts.get("errors")):
@@ -160,18 +157,16 @@ def run_job(db, site_path: str, job_id: str) -> None:
                 transaction.commit()  # the MailHost sends when the transaction commits
     except Exception:  # noqa: BLE001 -- nothing else can report it
         logger.error("Sync job %s could not run:\n%s", job_id, traceback.format_exc())
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
 
 
-def run_started(site, job: Job, tmpdir: str) -> Job:
+def run_started(site, job: Job) -> Job:
     """Run the step of a job marked running; record how it ended, also when the end conflicts."""
     job_id = job.id
     try:
         remote = RemoteStorage(site).get(job.remote)
         if remote is None:
             raise StepRefused(f"The remote {job.remote!r} was deleted.")
-        run_step(site, remote, job, tmpdir=tmpdir)
+        run_step(site, remote, job)
         job.state = "needs-confirmation" if job.pending_deletes else "done"
         job.ended = datetime.now()
         transaction.commit()

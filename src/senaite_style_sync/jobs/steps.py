@@ -5,6 +5,8 @@ Content goes through the sync pipeline (sync/); every importer the remote enable
 that is a user here) before it, the others after it.
 """
 
+import tempfile
+
 import transaction
 from zope.component import getUtilitiesFor
 
@@ -40,9 +42,8 @@ class StepRefused(Exception):
     """The step cannot run with the remote's settings as they are now."""
 
 
-def peer_http(remote, tmpdir: str | None = None) -> PeerHTTP:
-    """The remote's HTTP; its downloads go to ``tmpdir``, the job's own temporary directory
-    that the runner removes when the job ends, however it ends."""
+def peer_http(remote, tmpdir: str) -> PeerHTTP:
+    """The remote's HTTP; its downloads go to ``tmpdir``."""
     # A CA file removed since the remote was saved: say so, rather than what requests says.
     if problem := certificate_error(remote.certificate_path):
         raise StepRefused(f"The Certificate Path {remote.certificate_path}: {problem}")
@@ -51,8 +52,15 @@ def peer_http(remote, tmpdir: str | None = None) -> PeerHTTP:
     return http
 
 
-def run_step(site, remote, job: Job, tmpdir: str | None = None) -> None:
-    http = peer_http(remote, tmpdir)
+def run_step(site, remote, job: Job) -> None:
+    """Run the job's step. Its downloads go to a temporary directory of its own, removed however
+    the step ends: a download stays until the step ends, for a redo of its write."""
+    with tempfile.TemporaryDirectory(prefix=f"sync-job-{job.id}-", ignore_cleanup_errors=True) as tmpdir:
+        run_with(site, remote, job, peer_http(remote, tmpdir))
+
+
+def run_with(site, remote, job: Job, http: PeerHTTP) -> None:
+    """The step's work, over the remote's HTTP."""
     reader = open_reader(http)
     if job.step == "delete":
         delete_confirmed(site, remote, job, reader)
