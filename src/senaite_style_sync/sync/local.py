@@ -1,6 +1,8 @@
 """The local side: find synced objects by UID, tell local edits from the sync's own writes."""
 
+from Products.CMFCore.indexing import processQueue
 from Products.CMFCore.utils import getToolByName
+from Products.ZCatalog.query import IndexQuery
 
 from senaite_style_sync.model.state import SyncedEntry
 from senaite_style_sync.sync.fingerprint import fingerprint
@@ -21,11 +23,17 @@ class LocalSite:
     def __init__(self, site) -> None:
         self.site = site
         self.catalog = getToolByName(site, "portal_catalog")
+        self.uids = self.catalog.Indexes["UID"]
 
     def by_uid(self, uid: str):
-        """The object with ``uid`` in this site, whoever may see it; None when there is none."""
-        for brain in self.catalog.unrestrictedSearchResults(UID=uid):
-            return self.site.unrestrictedTraverse(brain.getPath(), None)
+        """The object with ``uid`` in this site, whoever may see it; None when there is none.
+
+        Asked of the UID index alone: a catalog search costs a query plan and result set, and the
+        writer asks several times per object.
+        """
+        processQueue()  # what Plone has still to index counts, as for a search
+        for rid in self.uids.query_index(IndexQuery({"UID": uid}, "UID")) or ():
+            return self.site.unrestrictedTraverse(self.catalog.getpath(rid), None)
         return None
 
     def find(self, remote_uid: str, synced: SyncedEntry | None, portal_type: str | None = None):

@@ -88,13 +88,21 @@ class Applier:
         self.scales = {width: name for name, (width, _height) in (getAllowedSizes() or {}).items()}
         self.shareable = {name for name, _role in getUtilitiesFor(ISharingPageRole)}  # what a peer may share
         self.notes: list[str] = []  # warnings about the last object written
-        self._containers: dict[str, Any] = {}  # peer path -> local container, until something moves
+        # Lookups of this transaction, until something moves or goes: a catalog search and a
+        # traversal each, several times per object otherwise.
+        self._containers: dict[str, Any] = {}  # peer path -> local container
+        self._copies: dict[str, Any] = {}  # peer UID -> its copy here
         self.indexing = IndexQueue(self.local, self.state)
 
     def forget(self) -> None:
         """Drop what is cached from the current transaction (it was aborted)."""
-        self._containers.clear()
+        self.paths_changed()
         self.indexing.clear()
+
+    def paths_changed(self) -> None:
+        """Objects moved or went: the lookups found before are stale."""
+        self._containers.clear()
+        self._copies.clear()
 
     def flush(self, *, keep: bool = False) -> None:
         """Catalog the objects written since the last flush (see IndexQueue.flush)."""
@@ -103,8 +111,14 @@ class Applier:
     # -- lookups -----------------------------------------------------------------
 
     def local_object(self, remote_uid: str):
-        entry = self.state.index.get(remote_uid)
-        return self.local.find(remote_uid, self.state.synced.get(remote_uid), entry.portal_type if entry else None)
+        """The copy of ``remote_uid`` here; None when there is none."""
+        obj = self._copies.get(remote_uid)
+        if obj is None:
+            entry = self.state.index.get(remote_uid)
+            obj = self.local.find(remote_uid, self.state.synced.get(remote_uid), entry.portal_type if entry else None)
+            if obj is not None:
+                self._copies[remote_uid] = obj
+        return obj
 
     def uid_for_path(self, path: str) -> str | None:
         remote_uid = self.state.paths.get(path)
@@ -152,7 +166,7 @@ class Applier:
         check_shape(fetched.data)  # before any path reads it (the same revision's dates, too)
         entry = self.state.index[remote_uid]
         synced = self.state.synced.get(remote_uid)
-        obj = self.local.find(remote_uid, synced, entry.portal_type)
+        obj = self.local_object(remote_uid)
         remote_rev = from_json(fetched.data.get(wire.REVISION))
         if obj is None:
             return self._write_new(remote_uid, entry, synced, fetched, remote_rev)
@@ -240,7 +254,7 @@ class Applier:
     def move(self, remote_uid: str) -> str:
         entry = self.state.index[remote_uid]
         synced = self.state.synced[remote_uid]
-        obj = self.local.find(remote_uid, synced)
+        obj = self.local_object(remote_uid)
         in_step = is_in_step(obj)
         obj = self.relocate(obj, entry.path, entry.portal_type)
         self.indexing.add(remote_uid, obj)
@@ -254,7 +268,7 @@ class Applier:
 
     def _before_move(self) -> None:
         self.flush(keep=True)  # objects written so far must be findable in the catalog after the move
-        self._containers.clear()  # cached containers below the moved object have a new path
+        self.paths_changed()
 
     def record(
         self,
@@ -300,6 +314,7 @@ class Applier:
         )
         if previous != new:
             self.state.synced[remote_uid] = new
+        self._copies[remote_uid] = obj
 
     # -- after all objects ---------------------------------------------------------
 
