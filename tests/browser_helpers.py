@@ -139,22 +139,6 @@ class ChromiumLayer(Layer):
 SYNC_BROWSER_TESTING = ChromiumLayer(bases=(SYNC_FUNCTIONAL_TESTING,), name="SyncLayer:Browser")
 
 
-def wait_for_job_threads(timeout: float = 60) -> list[str]:
-    """Join the sync job threads (named ``sync-<job id>``) still running; returns the names of any left.
-
-    A test that starts jobs calls this before its layer throws the test's database away,
-    so no job thread writes to a closed database or outlives its test.
-    """
-    import threading
-    import time
-
-    deadline = time.monotonic() + timeout
-    for thread in threading.enumerate():
-        if thread.name.startswith("sync-") and not thread.name.startswith("sync-reader") and thread.is_alive():
-            thread.join(max(0.0, deadline - time.monotonic()))
-    return [t.name for t in threading.enumerate() if t.name.startswith("sync-") and t.is_alive()]
-
-
 def testbrowser(app, user=None, password=None):
     """An in-process test browser, logged in with basic auth when ``user`` is given."""
     from plone.testing.zope import Browser
@@ -178,12 +162,6 @@ class InProcessBrowser:
         self.portal = self.layer["portal"]
         self.portal_url = self.portal.absolute_url()
         self.browser = self.browser_as(SITE_OWNER_NAME, SITE_OWNER_PASSWORD)
-
-    def tearDown(self):
-        # Jobs started from the pages fail fast where their peers do not exist; let them
-        # end before the layer closes this test's database.
-        wait_for_job_threads()
-        super().tearDown()
 
     def browser_as(self, user=None, password=None):
         return testbrowser(self.layer["app"], user, password)

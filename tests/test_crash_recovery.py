@@ -28,7 +28,7 @@ from senaite_style_sync.model import jobs as jobs_model
 from senaite_style_sync.model.jobs import Job
 from senaite_style_sync.model.jobs import JobStore
 from senaite_style_sync.model.storage import RemoteStorage
-from tests.browser_helpers import wait_for_job_threads
+from senaite_style_sync.testing import wait_for_job_threads
 from tests.corpus import build_corpus
 from tests.hostile_peer import HostilePeer
 from tests.sync_helpers import SyncTestCase

@@ -15,7 +15,7 @@ from senaite_style_sync.model.state import Conflict
 from senaite_style_sync.model.storage import RemoteStorage
 from senaite_style_sync.testing import EDITOR_NAME
 from senaite_style_sync.testing import EDITOR_PASSWORD
-from tests.browser_helpers import wait_for_job_threads
+from senaite_style_sync.testing import wait_for_job_threads
 from tests.corpus import build_corpus
 from tests.sync_helpers import SyncTestCase
 

@@ -21,7 +21,7 @@ from senaite_style_sync.peer.errors import PeerError
 from senaite_style_sync.peer.http import PeerHTTP
 from senaite_style_sync.peer.readers import AddonReader
 from senaite_style_sync.peer.readers import StockReader
-from tests.browser_helpers import wait_for_job_threads
+from senaite_style_sync.testing import wait_for_job_threads
 from tests.servers import fault_proxy
 from tests.sync_helpers import SyncTestCase
 

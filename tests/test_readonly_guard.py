@@ -9,8 +9,8 @@ from plone.app.testing import SITE_OWNER_PASSWORD
 
 from senaite_style_sync.interfaces import IReadOnlyCopy
 from senaite_style_sync.sync.readonly import is_locked
+from senaite_style_sync.testing import wait_for_job_threads
 from tests.browser_helpers import testbrowser
-from tests.browser_helpers import wait_for_job_threads
 from tests.sync_helpers import SyncTestCase
 from tests.test_crash_recovery import wait_until
 

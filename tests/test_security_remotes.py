@@ -20,7 +20,7 @@ from senaite_style_sync.model import validation
 from senaite_style_sync.model.storage import RemoteStorage
 from senaite_style_sync.testing import SITE_ADMIN_NAME
 from senaite_style_sync.testing import SITE_ADMIN_PASSWORD
-from tests.browser_helpers import wait_for_job_threads
+from senaite_style_sync.testing import wait_for_job_threads
 from tests.test_rest import RestTestCase
 
 

@@ -23,12 +23,12 @@ from senaite_style_sync.model.state import Conflict
 from senaite_style_sync.model.storage import RemoteStorage
 from senaite_style_sync.testing import EDITOR_NAME
 from senaite_style_sync.testing import EDITOR_PASSWORD
+from senaite_style_sync.testing import wait_for_job_threads
 from tests.browser_helpers import SYNC_BROWSER_TESTING
 from tests.browser_helpers import InProcessBrowser
 from tests.browser_helpers import logged_in_page
 from tests.browser_helpers import require_browser
 from tests.browser_helpers import site_url
-from tests.browser_helpers import wait_for_job_threads
 from tests.corpus import build_corpus
 from tests.sync_helpers import SyncTestCase
 

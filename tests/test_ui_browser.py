@@ -16,11 +16,11 @@ from senaite_style_sync.model.jobs import Job
 from senaite_style_sync.model.jobs import JobStore
 from senaite_style_sync.model.storage import RemoteStorage
 from senaite_style_sync.model.validation import CLEARTEXT
+from senaite_style_sync.testing import wait_for_job_threads
 from tests.browser_helpers import SYNC_BROWSER_TESTING
 from tests.browser_helpers import logged_in_page
 from tests.browser_helpers import require_browser
 from tests.browser_helpers import site_url
-from tests.browser_helpers import wait_for_job_threads
 from tests.corpus import build_corpus
 from tests.sync_helpers import SyncTestCase
 from tests.test_sync_ui import find

@@ -126,6 +126,23 @@ class WSGIServer(zope_testing.WSGIServer):
         del self["in_flight"]
 
 
+def wait_for_job_threads(timeout: float = 60) -> list[str]:
+    """Join the sync job threads (``sync-<job id>``, their heartbeats) still running; the names
+    of those left after ``timeout`` seconds. (A reader pool's threads live as long as the pool.)"""
+    deadline = time.monotonic() + timeout
+    for thread in job_threads():
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return [thread.name for thread in job_threads()]
+
+
+def job_threads() -> list[threading.Thread]:
+    return [
+        thread
+        for thread in threading.enumerate()
+        if thread.name.startswith("sync-") and not thread.name.startswith("sync-reader") and thread.is_alive()
+    ]
+
+
 class Functional(FunctionalTesting):
     """A test ends once its sync jobs and its server's requests have ended. Its database closes
     then: a request still running would find it closed, fail, and leave its server thread unable
@@ -136,11 +153,11 @@ class Functional(FunctionalTesting):
 
     def testTearDown(self) -> None:
         deadline = time.monotonic() + self.SETTLE
-        jobs = [thread for thread in threading.enumerate() if thread.name.startswith("sync-")]
-        for thread in jobs:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        running = [thread.name for thread in jobs if thread.is_alive()]
-        if running or not self["in_flight"].wait(deadline):
+        # Requests, then jobs (a request may start one as it commits), then requests (a job's own).
+        settled = self["in_flight"].wait(deadline)
+        running = wait_for_job_threads(max(0.0, deadline - time.monotonic()))
+        settled = self["in_flight"].wait(deadline) and settled
+        if running or not settled:
             print(
                 f"\n{self.__name__}: a test ended with sync jobs {running} and "
                 f"{self['in_flight'].count} request(s) still running after {self.SETTLE:.0f} s",
