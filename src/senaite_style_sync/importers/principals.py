@@ -40,6 +40,8 @@ Manager
 Counts: ``users`` and ``groups``, the principals created or changed (none, and no write, for
 an unchanged peer); failures are errors of step "users" or "groups", one per principal.
 """
+# Over 300 lines with the policy above, kept next to the code that carries it out: the code is
+# one class, the import of one peer's users and groups.
 
 import secrets
 import time

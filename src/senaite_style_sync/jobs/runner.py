@@ -4,7 +4,7 @@ The job is created in the request's transaction; its thread starts only once tha
 transaction has committed, so the thread always finds its job. One job per remote at a
 time: a start while another job of the remote is active is refused. While the step runs a
 heartbeat thread keeps the lock (jobs/heartbeat.py); whatever ends the step, the job is
-recorded as ended (a write conflict included) and its temporary directory removed.
+recorded as ended (a write conflict included).
 """
 
 import logging

@@ -19,6 +19,10 @@ COMMIT_EVERY = 25
 CONFLICT_RETRIES = 3
 
 
+def nothing() -> None:
+    """What a rollback of no cache does."""
+
+
 class RedoCarefully(Exception):
     """An item failed in a chunk's first pass: redo the chunk with a savepoint per item."""
 
@@ -27,12 +31,14 @@ class Guard:
     """Runs one object's action; a failure is recorded on the job and the run goes on.
 
     A quick guard takes no savepoint and turns a failure into RedoCarefully; a careful one
-    rolls the failed action back to its savepoint and records the error.
+    rolls the failed action back to its savepoint, calls what ``mark()`` gave before the
+    action (the caches' own rollback), and records the error.
     """
 
-    def __init__(self, job: Job, careful: bool) -> None:
+    def __init__(self, job: Job, careful: bool, mark: Callable[[], Callable[[], None]] = lambda: nothing) -> None:
         self.job = job
         self.careful = careful
+        self.mark = mark
 
     def __call__(self, label: str, step: str, action: Callable[..., Any], *args: Any) -> None:
         if not self.careful:
@@ -44,12 +50,14 @@ class Guard:
                 raise RedoCarefully() from error
             return
         savepoint = transaction.savepoint(optimistic=True)
+        rolled_back = self.mark()
         try:
             action(*args)
         except ConflictError:
             raise
         except Exception as error:  # noqa: BLE001 -- one object's failure must not stop the job
             savepoint.rollback()
+            rolled_back()
             self.job.add_error(label, step, f"{type(error).__name__}: {error}")
 
 
@@ -60,13 +68,20 @@ class Checkpoints:
     is rolled back and done again carefully, so only the failing item's error is recorded
     (batches without failures are cheaper that way). A write conflict at commit redoes the
     chunk. ``flush`` runs before each commit, ``forget`` after each rollback (the writer's
-    caches of the aborted transaction).
+    caches of the aborted transaction), ``mark`` as the guards' (see Guard).
     """
 
-    def __init__(self, job: Job, flush: Callable[[], None] = lambda: None, forget: Callable[[], None] = lambda: None):
+    def __init__(
+        self,
+        job: Job,
+        flush: Callable[[], None] = lambda: None,
+        forget: Callable[[], None] = lambda: None,
+        mark: Callable[[], Callable[[], None]] = lambda: nothing,
+    ):
         self.job = job
         self.flush = flush
         self.forget = forget
+        self.mark = mark
 
     def run(self, items: Sequence[Any], work: Callable[[Any, Guard], None]) -> None:
         """``work(item, guard)`` for each item; each item counts as one done."""
@@ -83,7 +98,7 @@ class Checkpoints:
         while True:
             try:
                 for item in chunk:
-                    work(item, Guard(self.job, careful))
+                    work(item, Guard(self.job, careful, self.mark))
                     if counted:
                         self.job.done += 1
                 self.flush()

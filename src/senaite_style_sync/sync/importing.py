@@ -35,7 +35,7 @@ def apply_plan(site, remote, job: Job, reader: PeerReader, plan: Plan | None = N
     """Apply ``plan`` (by default the remote's plan now); its ``recheck`` objects the user asked
     to re-read, and a repair's, are written even when their JSON looks the same."""
     applier = Applier(site, remote, site.REQUEST, reader.base, reader.identity)
-    checkpoints = Checkpoints(job, applier.flush, applier.forget)
+    checkpoints = Checkpoints(job, applier.flush, applier.forget, applier.mark)
     state = remote.state
     if plan is None:
         plan = plan_for(remote, applier.local, job.since)
@@ -135,7 +135,9 @@ def delete_confirmed(site, remote, job: Job, reader: PeerReader) -> None:
     gone = [uid for uid in uids if uid not in back]
     job.total = len(gone)
     held.confirmed_by = job.id
-    Checkpoints(job, applier.flush, applier.forget).run(gone, lambda uid, guard: delete_one(applier, job, guard, uid))
+    Checkpoints(job, applier.flush, applier.forget, applier.mark).run(
+        gone, lambda uid, guard: delete_one(applier, job, guard, uid)
+    )
 
 
 def write_one(applier: Applier, job: Job, guard: Guard, uid: str, fetched, touched_parents: set[str], force: bool):

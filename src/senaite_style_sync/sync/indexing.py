@@ -34,8 +34,15 @@ class IndexQueue:
     def add(self, remote_uid: str, obj, *, security_changed: bool = False, created: bool = False) -> None:
         self._queued.append((remote_uid, obj, security_changed, created))
 
+    def __len__(self) -> int:
+        return len(self._queued)
+
     def clear(self) -> None:
         self._queued.clear()
+
+    def truncate(self, length: int) -> None:
+        """Drop what was queued after the queue had ``length`` objects."""
+        del self._queued[length:]
 
     def flush(self, *, keep: bool = False) -> None:
         """Catalog the queued objects (and their link-integrity references).

@@ -37,7 +37,7 @@ def delete_copy(applier, remote_uid: str) -> str:
         unedited = [holder for holder in holders if in_step(holder)]
         with kept_dates(obj.aq_parent, *holders):
             api.content.delete(obj=obj, check_linkintegrity=False)
-        applier.paths_changed()
+        applier.copies.forget()
         for holder in unedited:
             # Their relations to it are gone on the peer too: still the version they carry.
             store_revision(holder, stored_revision(holder), fingerprint(holder))

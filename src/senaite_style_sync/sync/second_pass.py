@@ -15,9 +15,9 @@ from senaite_style_sync.sync.revision import in_step as is_in_step
 def relation_target(applier, target: str):
     """The local copy of a relation's target: a peer UID, or the peer's URL of the target."""
     if target.startswith(applier.peer_base + "/"):
-        uid = applier.uid_for_path(unquote(target[len(applier.peer_base) + 1 :]))
+        uid = applier.copies.uid_for_path(unquote(target[len(applier.peer_base) + 1 :]))
     else:
-        uid = applier.local_uid(target)
+        uid = applier.copies.local_uid(target)
     return applier.local.by_uid(uid) if uid else None
 
 
@@ -27,7 +27,7 @@ def set_relations(applier, remote_uid: str) -> list[str]:
     Returns the targets that are not here (outside the scope): those relations are dropped.
     """
     relations = applier.state.pending_relations.get(remote_uid)
-    obj = applier.local_object(remote_uid)
+    obj = applier.copies.get(remote_uid)
     if relations is None or obj is None:
         return []
     in_step = is_in_step(obj)
@@ -60,9 +60,9 @@ def set_relations(applier, remote_uid: str) -> list[str]:
 def set_default_page(applier, folder_uid: str) -> None:
     """The folder's default page as on the peer (none, when the peer's folder has none)."""
     state = applier.state
-    folder = applier.local_object(folder_uid)
+    folder = applier.copies.get(folder_uid)
     page_uid = state.default_pages.get(folder_uid)
-    page = applier.local_object(page_uid) if page_uid else None
+    page = applier.copies.get(page_uid) if page_uid else None
     # A folder in conflict, or edited here, keeps its own default page until that is settled.
     settled = folder is not None and folder_uid not in state.conflicts and is_in_step(folder)
     if settled and (page is None or page.aq_parent.getPhysicalPath() == folder.getPhysicalPath()):
@@ -81,7 +81,7 @@ def order_children(applier, parent_path: str, ranked_uids: list[str]) -> None:
 
     The children's positions are recorded, so a reorder on the peer shows as a change of them.
     """
-    folder = applier.site if not parent_path else applier.local_object(applier.state.paths.get(parent_path, ""))
+    folder = applier.site if not parent_path else applier.copies.get(applier.state.paths.get(parent_path, ""))
     if folder is not None and hasattr(folder, "moveObjectToPosition") and not in_order(applier, folder, ranked_uids):
         reorder(applier, folder, ranked_uids)
     state = applier.state
@@ -95,7 +95,7 @@ def reorder(applier, folder, ranked_uids: list[str]) -> None:
     folder_path = folder.getPhysicalPath()
     wanted = [
         obj.getId()
-        for obj in map(applier.local_object, ranked_uids)
+        for obj in map(applier.copies.get, ranked_uids)
         if obj is not None and obj.aq_parent.getPhysicalPath() == folder_path
     ]
     members = set(wanted)

@@ -214,8 +214,8 @@ class Verifier:
         for uid in uids:
             by_parent[index[uid].path.rpartition("/")[0]].append(uid)
         for parent_path, children in by_parent.items():
-            copies = {uid: self.applier.local_object(uid) for uid in children}
-            container = self.applier.local_object(self.state.paths.get(parent_path, "")) if parent_path else self.site
+            copies = {uid: self.applier.copies.get(uid) for uid in children}
+            container = self.applier.copies.get(self.state.paths.get(parent_path, "")) if parent_path else self.site
             ids = list(container.objectIds()) if container is not None else []
             present = [(ids.index(obj.getId()), uid) for uid, obj in copies.items() if obj and obj.getId() in ids]
             local_rank = {uid: rank for rank, (_position, uid) in enumerate(sorted(present))}
@@ -234,7 +234,7 @@ class Verifier:
                     found[uid].append(("position", f"peer {peer_rank[uid]}, here {local_rank.get(uid)}"))
                 if obj.isPrincipiaFolderish:
                     page_uid = self.state.default_pages.get(uid)
-                    page = self.applier.local_object(page_uid) if page_uid else None
+                    page = self.applier.copies.get(page_uid) if page_uid else None
                     wanted = page.getId() if page is not None else None
                     if (getattr(aq_base(obj), "default_page", None) or None) != wanted:
                         here = getattr(aq_base(obj), "default_page", None)
@@ -251,12 +251,14 @@ def verify(site, remote, job: Job, reader: PeerReader) -> None:
     extra = [uid for uid in state.synced.keys() if uid not in state.index]
     job.total = len(uids) + len(extra)
     structural = verifier.structure(uids)
-    checkpoints = Checkpoints(job)
+    # Found again per chunk: a copy may move or go while a long Verify runs.
+    applier.copies.forget()
+    checkpoints = Checkpoints(job, applier.copies.forget, applier.copies.forget)
 
     def check(uid: str, item, guard: Guard) -> None:
         path = state.index[uid].path
         found = list(structural.get(uid, ()))
-        obj = applier.local_object(uid)
+        obj = applier.copies.get(uid)
         if isinstance(item, PeerError):
             job.add_error(path, "read", str(item))
         elif obj is not None:

@@ -5,7 +5,7 @@ twice: the sync registers the intid, restores workflow and dates itself, and ind
 each object once, last, so nothing it writes bumps the modification date.
 """
 
-from typing import Any
+from collections.abc import Callable
 
 from Acquisition import aq_base
 from plone.app.workflow.interfaces import ISharingPageRole
@@ -22,6 +22,7 @@ from senaite_style_sync.peer import wire
 from senaite_style_sync.sync.adoption import LEFT_ALONE
 from senaite_style_sync.sync.adoption import refusal
 from senaite_style_sync.sync.conflicts import record_conflict
+from senaite_style_sync.sync.copies import Copies
 from senaite_style_sync.sync.dates import set_dates
 from senaite_style_sync.sync.deleted_here import DELETED_HERE
 from senaite_style_sync.sync.deleted_here import settle_deleted
@@ -88,70 +89,40 @@ class Applier:
         self.scales = {width: name for name, (width, _height) in (getAllowedSizes() or {}).items()}
         self.shareable = {name for name, _role in getUtilitiesFor(ISharingPageRole)}  # what a peer may share
         self.notes: list[str] = []  # warnings about the last object written
-        # Lookups of this transaction, until something moves or goes: a catalog search and a
-        # traversal each, several times per object otherwise.
-        self._containers: dict[str, Any] = {}  # peer path -> local container
-        self._copies: dict[str, Any] = {}  # peer UID -> its copy here
+        self.copies = Copies(site, self.state, self.local)
         self.indexing = IndexQueue(self.local, self.state)
 
     def forget(self) -> None:
         """Drop what is cached from the current transaction (it was aborted)."""
-        self.paths_changed()
+        self.copies.forget()
         self.indexing.clear()
 
-    def paths_changed(self) -> None:
-        """Objects moved or went: the lookups found before are stale."""
-        self._containers.clear()
-        self._copies.clear()
-
     def flush(self, *, keep: bool = False) -> None:
-        """Catalog the objects written since the last flush (see IndexQueue.flush)."""
+        """Catalog the objects written since the last flush (see IndexQueue.flush); from then on
+        the catalog finds them, and what ``copies`` found is let go (its memory stays per chunk)."""
         self.indexing.flush(keep=keep)
+        self.copies.forget()
+
+    def mark(self) -> Callable[[], None]:
+        """Before one object's write with a savepoint: what to do when it is rolled back."""
+        queued = len(self.indexing)
+
+        def rolled_back() -> None:
+            # Drop what the write queued, and catalog again what the chunk wrote before it: a
+            # flush within the write (before a move) is rolled back too, and children written
+            # later in the chunk must still find their folder.
+            self.indexing.truncate(queued)
+            self.flush(keep=True)
+
+        return rolled_back
 
     # -- lookups -----------------------------------------------------------------
-
-    def local_object(self, remote_uid: str):
-        """The copy of ``remote_uid`` here; None when there is none."""
-        obj = self._copies.get(remote_uid)
-        if obj is None:
-            entry = self.state.index.get(remote_uid)
-            obj = self.local.find(remote_uid, self.state.synced.get(remote_uid), entry.portal_type if entry else None)
-            if obj is not None:
-                self._copies[remote_uid] = obj
-        return obj
-
-    def uid_for_path(self, path: str) -> str | None:
-        remote_uid = self.state.paths.get(path)
-        if remote_uid is None:
-            return None
-        synced = self.state.synced.get(remote_uid)
-        return synced.local_uid if synced else remote_uid
-
-    def local_uid(self, remote_uid: str) -> str | None:
-        """The UID the copy of a peer object has (or will have) here; None outside the scope."""
-        synced = self.state.synced.get(remote_uid)
-        if synced is not None:
-            return synced.local_uid
-        return remote_uid if remote_uid in self.state.index else None
 
     def scale_for_width(self, width: int) -> str | None:
         return self.scales.get(width)
 
     def link_converter(self) -> LinkConverter:
-        return LinkConverter(self.peer_base, self.uid_for_path, self.local_uid, self.scale_for_width)
-
-    def container_for(self, path: str):
-        parent_path = path.rpartition("/")[0]
-        if not parent_path:
-            return self.site
-        container = self._containers.get(parent_path)
-        if container is None:
-            parent_uid = self.state.paths.get(parent_path)
-            container = self.local_object(parent_uid) if parent_uid else None
-            if container is None:
-                raise ApplyError(f"Its parent {parent_path!r} is not here (not synced, or failed).")
-            self._containers[parent_path] = container
-        return container
+        return LinkConverter(self.peer_base, self.copies.uid_for_path, self.copies.local_uid, self.scale_for_width)
 
     # -- writes ------------------------------------------------------------------
 
@@ -166,7 +137,7 @@ class Applier:
         check_shape(fetched.data)  # before any path reads it (the same revision's dates, too)
         entry = self.state.index[remote_uid]
         synced = self.state.synced.get(remote_uid)
-        obj = self.local_object(remote_uid)
+        obj = self.copies.get(remote_uid)
         remote_rev = from_json(fetched.data.get(wire.REVISION))
         if obj is None:
             return self._write_new(remote_uid, entry, synced, fetched, remote_rev)
@@ -196,7 +167,7 @@ class Applier:
             record_conflict(self, remote_uid, None, fetched.data, DELETED_HERE)
         if settled:
             return settled
-        container = self.container_for(entry.path)
+        container = self.copies.container_for(entry.path)
         item_id = self.rules.local_id(entry.id, entry.portal_type)
         uid_free = self.local.by_uid(remote_uid) is None
         obj = create_object(container, item_id, entry.portal_type, remote_uid if uid_free else None, self.intids)
@@ -247,14 +218,11 @@ class Applier:
         self.indexing.add(
             remote_uid, obj, security_changed=security_changed and outcome == "updated", created=outcome == "created"
         )
-        if obj.isPrincipiaFolderish:
-            # Not in the catalog before the flush: children written in the same chunk find it here.
-            self._containers[entry.path] = obj
 
     def move(self, remote_uid: str) -> str:
         entry = self.state.index[remote_uid]
         synced = self.state.synced[remote_uid]
-        obj = self.local_object(remote_uid)
+        obj = self.copies.get(remote_uid)
         in_step = is_in_step(obj)
         obj = self.relocate(obj, entry.path, entry.portal_type)
         self.indexing.add(remote_uid, obj)
@@ -264,11 +232,10 @@ class Applier:
     def relocate(self, obj, path: str, portal_type: str):
         """Move/rename ``obj`` to where the peer's path says it belongs."""
         item_id = self.rules.local_id(path.rpartition("/")[2], portal_type)
-        return move_object(obj, self.container_for(path), item_id, self._before_move)
+        return move_object(obj, self.copies.container_for(path), item_id, self._before_move)
 
     def _before_move(self) -> None:
         self.flush(keep=True)  # objects written so far must be findable in the catalog after the move
-        self.paths_changed()
 
     def record(
         self,
@@ -314,7 +281,7 @@ class Applier:
         )
         if previous != new:
             self.state.synced[remote_uid] = new
-        self._copies[remote_uid] = obj
+        self.copies.keep(remote_uid, obj)  # not in the catalog before the flush: found here
 
     # -- after all objects ---------------------------------------------------------
 
