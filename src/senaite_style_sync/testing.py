@@ -136,6 +136,7 @@ def wait_for_job_threads(timeout: float = 60) -> list[str]:
 
 
 def job_threads() -> list[threading.Thread]:
+    """The sync job threads still running, their heartbeats included."""
     return [
         thread
         for thread in threading.enumerate()
