@@ -66,6 +66,10 @@ class PeerAnswerError(PeerError):
     """The peer answered, but not with what was asked: an error status or something not JSON."""
 
 
+class PeerGone(PeerAnswerError):
+    """The peer no longer has what was asked for (HTTP 410): its change log no longer reaches back there."""
+
+
 def origin(url: str) -> tuple[str, str, int]:
     """(scheme, host, port) of ``url``, with the scheme's default port filled in."""
     parts = urlsplit(url)
@@ -156,6 +160,8 @@ def check_status(response: requests.Response, url: str) -> None:
         raise PeerAccessError(f"The peer refused access to {url} (HTTP {status}).")
     if status == 404:
         raise PeerNotFound(f"Not found on the peer: {url}")
+    if status == 410:
+        raise PeerGone(f"Gone from the peer: {url}")
     if status >= 400:
         raise PeerAnswerError(f"HTTP {status} from {url}")
 
