@@ -15,6 +15,7 @@ from senaite_style_sync.peer.http import PeerError
 from senaite_style_sync.peer.readers import GoneFromPeer
 from senaite_style_sync.peer.readers import PeerReader
 from senaite_style_sync.sync import second_pass
+from senaite_style_sync.sync.blob_reuse import LocalBlobs
 from senaite_style_sync.sync.chunks import Checkpoints
 from senaite_style_sync.sync.chunks import Guard
 from senaite_style_sync.sync.conflicts import record_conflict
@@ -80,7 +81,9 @@ def apply_plan(
 
     touched_parents: set[str] = set(plan.reorder)
     known_tokens = {uid: state.synced[uid].token for uid in plan.recheck if uid in state.synced and uid not in forced}
-    read_ahead = ReadAhead(reader, {uid: state.index[uid].path for uid in writes}, known_tokens)
+    local_uids = {uid: state.synced[uid].local_uid for uid in writes if uid in state.synced}
+    local_blobs = LocalBlobs(site, local_uids, reader.http.tmpdir)
+    read_ahead = ReadAhead(reader, {uid: state.index[uid].path for uid in writes}, known_tokens, local_blobs)
     read_ahead.each(
         writes,
         checkpoints,

@@ -288,7 +288,12 @@ class Applier:
         """Everything of the peer's object onto ``obj``: fields, layout, workflow, roles, dates;
         then its revision (for a stock peer, one made from its JSON: the copy's origin)."""
         data = fetched.data
-        io = WriteIO(self.link_converter(), fetched.blob_files, frozenset(data.get(wire.STORED_FIELDS) or ()))
+        io = WriteIO(
+            self.link_converter(),
+            fetched.blob_files,
+            frozenset(data.get(wire.STORED_FIELDS) or ()),
+            kept_blobs=fetched.kept_blobs,
+        )
         write_fields(obj, data, self.request, io)
         if io.links.outside:
             self.notes.append(OUTSIDE.format(", ".join(io.links.outside)))
