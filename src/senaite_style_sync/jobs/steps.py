@@ -70,6 +70,8 @@ def run_step(site, remote, job: Job, tmpdir: str | None = None) -> None:
         # The manual Get Updates re-reads what was modified since a date: all of the index.
         only = feed.only if feed is not None and not job.since else None
         failed = apply_plan(site, remote, job, reader, only=only, reread=feed.reread if feed else ())
+        if feed is not None and remote.last_plan != dict(job.plan):
+            remote.last_plan = dict(job.plan)  # the plan this run applied, as a Fetch records it
         advance(remote.state, job, failed)
         # After the cursors: a registry or user error must not hold the content cursors back.
         run_importers(site, remote, job, http)

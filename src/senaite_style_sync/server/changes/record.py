@@ -206,7 +206,11 @@ def live(site, uid: str, obj, previous: Change | None, hints: set[str], hashed: 
 
 
 def content_of(site, obj, hints: set[str], hashed: list) -> tuple:
-    """The object's revision and the sha256 of its files (those hashed new go into ``hashed``)."""
+    """The object's revision and the sha256 of its files (those hashed new go into ``hashed``).
+
+    The revision is the current one (sync/revision.py), computed and not stored: the same id
+    ``@sync-read`` serves (and stores) later, so logging a change writes nothing on the object.
+    """
     hashes = {}
     for name, value in blob_values(obj).items():
         known = stored_version(value) is not None
