@@ -610,11 +610,11 @@ class TestConcurrentWriters(FeedTestCase):
         def reader() -> None:
             since = start
             while True:
+                written = not writing.is_set()  # before the request: then its answer holds all
                 page = self.feed(since=since).json()
                 seen.extend(item["seq"] for item in page["items"])
-                finished = not writing.is_set() and not page["more"]
                 since = page["last"]
-                if finished:
+                if written and not page["more"]:
                     return
 
         writing.set()
