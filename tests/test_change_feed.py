@@ -551,6 +551,9 @@ class TestIndexFromTheFeed(unittest.TestCase):
 
     def test_folders_come_and_go_with_what_they_hold(self):
         self.assertEqual(self.indexed(), {"a": ("ordner", "parent"), "b": ("ordner/seite", "sync")})
+        # a change of what the index does not hold (who may see them): their entries stay as they are
+        unchanged = self.update([item("b", "ordner/seite"), item("a", "ordner", "Folder")])
+        self.assertEqual(unchanged.touched, set())
         # a new page in a folder not in the index: the folder is asked for, as a container
         update = self.update([item("d", "archiv/neu")], {"d" * 32: ("e" * 32,)}, found=[item("e", "archiv", "Folder")])
         self.assertEqual(self.indexed()["e"], ("archiv", "parent"))

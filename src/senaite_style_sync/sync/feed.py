@@ -96,7 +96,7 @@ def update_from_feed(remote, job: Job, reader: PeerReader, local: LocalSite) -> 
         state.listed_at = datetime.now(UTC).isoformat(timespec="seconds")
     if state.feed_read != (log, last):
         state.feed_read = (log, last)
-    only = update.touched | set(state.feed_retry) | set(state.resolutions.keys())
+    only = update.touched | reread | set(state.feed_retry) | set(state.resolutions.keys())
     return FeedUpdate(only, reread)
 
 
@@ -186,6 +186,7 @@ class IndexUpdate:
         """The objects ``live`` now as listed (their folders' UIDs in ``parents``), those in
         ``removed`` gone; ``lookup`` lists objects by UID (folders not in the index yet)."""
         self.removed = set(removed)
+        live = {uid: item for uid, item in live.items() if not self.as_indexed(item)}
         self.folders = {uid: folders[0] if folders else "" for uid, folders in parents.items()}
         for uid in [*live, *removed]:
             entry = self.index.get(uid)
@@ -229,6 +230,22 @@ class IndexUpdate:
             if uid not in self.index and self.holds_wanted(item.path):
                 self.put(item, "parent")
         self.release_vacated()
+
+    def as_indexed(self, item: ListingItem) -> bool:
+        """Is ``item`` indexed as it is (a change of what the index does not hold, such as who
+        may see it): then its entry is left as it is, unwritten."""
+        current = self.index.get(item.uid)
+        if current is None:
+            return False
+        role = self.rules.role(item) or ("parent" if current.role == "parent" and current.path == item.path else None)
+        listed = (item.path, item.portal_type, item.modified, item.review_state, item.meta)
+        return role == current.role and listed == (
+            current.path,
+            current.portal_type,
+            current.modified,
+            current.review_state,
+            current.meta,
+        )
 
     def release_vacated(self) -> None:
         """Folders kept only as containers that no longer hold anything in scope go."""
