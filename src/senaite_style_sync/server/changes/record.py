@@ -24,6 +24,7 @@ from plone.namedfile.interfaces import INamedFile
 from plone.restapi.serializer.converters import json_compatible
 from plone.uuid.interfaces import IUUID
 from Products.CMFCore.utils import getToolByName
+from zExceptions import NotFound
 from ZODB.POSException import ConflictError
 from zope.component import queryMultiAdapter
 
@@ -114,8 +115,8 @@ def locate(site, uid: str, touched: Touched):
     for brain in catalog.unrestrictedSearchResults(UID=uid):
         try:
             obj = brain._unrestrictedGetObject()
-        except (KeyError, AttributeError):
-            continue
+        except (KeyError, AttributeError, LookupError, NotFound):
+            continue  # a stale catalog entry
         if IUUID(obj, None) == uid and relative_path(site, obj):
             return obj
     return None

@@ -23,6 +23,7 @@ from plone.uuid.interfaces import IUUID
 from Products.CMFCore.interfaces import IIndexQueueProcessor
 from Products.CMFCore.interfaces import ISiteRoot
 from Products.CMFCore.utils import getToolByName
+from zExceptions import NotFound
 from zope.component.hooks import getSite
 from zope.container.interfaces import IContainerModifiedEvent
 from zope.interface import implementer
@@ -97,7 +98,7 @@ def wrapper(sites, uid: str, obj):
         for brain in getToolByName(site, "portal_catalog").unrestrictedSearchResults(UID=uid):
             try:
                 found = brain._unrestrictedGetObject()
-            except (KeyError, AttributeError, LookupError):
+            except (KeyError, AttributeError, LookupError, NotFound):
                 continue
             if aq_base(found) is obj:
                 return found
