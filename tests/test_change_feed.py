@@ -292,6 +292,29 @@ class TestGetUpdatesFromTheFeed(FeedTestCase):
             again = self.run_step("update")
         self.assertEqual((list(again.warnings), listing_requests(urls)), ([], []), "the feed again from there")
 
+    def test_compacted_entries_still_bring_every_change(self):
+        checkpoint = self.remote_state().feed_checkpoint[1]
+        self.on_source()
+        with mock.patch.object(changes_module, "RECENT", 0):  # compact at once
+            for title in ("Erst", "Dann"):
+                self.pages[0].title = title
+                self.pages[0].reindexObject()
+                transaction.commit()
+            self.folder.moveObjectsToBottom(["seite-0"])  # the folder's "order" entry...
+            transaction.commit()
+            self.folder.title = "Umbenannt"  # ... superseded by its edit: the kinds are kept
+            self.folder.reindexObject()
+            transaction.commit()
+        entries = [item for item in self.entries(checkpoint) if item["path"]]
+        self.assertEqual(sorted(item["path"] for item in entries), ["ordner", "ordner/seite-0"])
+        self.assertIn("order", [item for item in entries if item["path"] == "ordner"][0]["kinds"])
+        job = self.run_step("update")
+        self.assertEqual((list(job.errors), list(job.warnings)), ([], []))
+        self.on_portal()
+        copy = self.find(self.portal, self.folder.UID())
+        self.assertEqual((copy.title, copy["seite-0"].title), ("Umbenannt", "Dann"))
+        self.assertEqual(copy.objectIds()[-1], "seite-0")
+
     def test_a_malformed_feed_lists_the_peer_instead(self):
         self.on_source()
         self.pages[0].title = "Neu"
@@ -435,6 +458,14 @@ class TestChangeLog(unittest.TestCase):
         log.compact(budget=1, recent=0)
         self.assertEqual(list(log.entries.keys()), [3, 4])
         self.assertEqual(log.entries[3].kinds, ("create", "edit", "move"))
+
+    def test_an_entry_compacted_already_goes_when_a_later_one_supersedes_it(self):
+        log = self.log_of(("a", "order"), ("b", "create"))
+        log.compact(budget=100, recent=0)
+        self.assertEqual((list(log.entries.keys()), log.compacted), ([1, 2], 2))
+        log.append(Change("a", ("edit",), "ordner/a", "Document"))
+        self.assertEqual(list(log.entries.keys()), [2, 3])
+        self.assertEqual((log.entries[3].kinds, log.size), (("edit", "order"), 2))
 
     def test_beyond_its_size_the_oldest_entries_go_and_the_floor_rises(self):
         log = self.log_of(*[(f"uid{i}", "create") for i in range(6)])

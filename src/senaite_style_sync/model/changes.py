@@ -8,7 +8,9 @@ it, once per transaction, just before the transaction commits.
 
 ``latest``   UID -> the number of its newest entry.
 ``entries``  number -> Change; entries more than RECENT numbers old are compacted to the
-             newest per UID (what a superseded one said, its kinds, goes into the newest).
+             newest per UID (what a superseded one said, its kinds, goes into the newest), a
+             few with each transaction up to ``compacted``; an entry there that a later one
+             supersedes goes at once.
 ``floor``    the log is complete after it: beyond ``most`` entries the oldest are dropped and
              ``floor`` rises to the last number dropped. A consumer whose checkpoint is below
              it is told to list the site again.
@@ -105,7 +107,16 @@ class ChangeLog(Persistent):
         return self.entries.get(seq) if seq is not None else None
 
     def append(self, change: Change) -> int:
+        """Log ``change`` with the next number. The entry it supersedes goes at once when it lies
+        among the compacted ones (which hold only the newest of each UID); its kinds join it."""
         self.head += 1
+        previous = self.latest.get(change.uid)
+        if previous is not None and previous <= self.compacted:
+            superseded = self.entries.pop(previous, None)
+            if superseded is not None:
+                self.size -= 1
+                kinds = set(change.kinds) | set(superseded.kinds)
+                change = change._replace(kinds=tuple(kind for kind in KINDS if kind in kinds))
         self.entries[self.head] = change
         self.latest[change.uid] = self.head
         self.size += 1
