@@ -318,6 +318,10 @@ class BenchSync(SyncTestCase):
             params = str(kwargs.get("params") or "")
             if url.endswith("/@sync-read"):
                 kind = "object reads"
+            elif url.endswith("/@sync-changes"):
+                kind = "change feed"
+            elif url.endswith("/@sync-list"):
+                kind = "listing"
             elif url.endswith("/@search"):
                 kind = "object reads" if "fullobjects" in params else "listing"
             elif url.endswith("/@sharing"):
@@ -959,7 +963,8 @@ class BenchSync(SyncTestCase):
             "-------",
             "",
             f"* (a) is at least {TARGET_SPEEDUP:g} times faster than (b).",
-            "* (d) issues requests in proportion to the changes, plus the listing of the scope.",
+            "* (d) issues requests in proportion to the changes (from the peer's change feed; a peer"
+            " without one is listed too).",
             "* (e) writes nothing.",
             "",
             "Results",
@@ -987,13 +992,20 @@ class BenchSync(SyncTestCase):
         else:
             verdicts.append(f"* (b) could not be measured: {r.get('b_error')}")
         listing = sum(r["e_request_kinds"].get(kind, 0) for kind in ("listing", "site"))
+        from_feed = bool(r["d_request_kinds"].get("change feed"))
         verdicts.append(
             f"* (d) used {r['d_requests']} requests ({kinds_text(r['d_request_kinds'])}) for"
             f" {EDITS} edits, {MOVES} moves and {DELETES} deletions on the peer, which it counted as"
             f" {r['d_counts']['updated']} updated, {r['d_counts']['moved']} moved and"
-            f" {r['d_counts']['deleted']} deleted. Listing the scope takes {listing} requests; the rest"
-            " reads only what the listing shows changed (batched object reads, and the blobs of each"
-            " changed object)."
+            f" {r['d_counts']['deleted']} deleted. "
+            + (
+                "It read the peer's change feed, not a listing: the entries since the last run, the"
+                " order of the folders whose children changed, the objects named (batched reads, and the"
+                " blobs of changed files), and a look-up that confirms the deletions."
+                if from_feed
+                else f"Listing the scope takes {listing} requests; the rest reads only what the listing"
+                " shows changed (batched object reads, and the blobs of each changed object)."
+            )
         )
         if not r["d_literal_met"]:
             verdicts.append(
@@ -1009,10 +1021,14 @@ class BenchSync(SyncTestCase):
                 " are what the benchmark checks."
             )
         verdicts.append(
-            f"* (e) used {r['e_requests']} requests ({kinds_text(r['e_request_kinds'])}): the listing, and"
-            f" one batched re-read of the {r['e_plan'].get('recheck', 0)} objects modified within the"
-            " engine's overlap window before the last sync (whose content hashes it compares, writing"
-            " nothing)."
+            f"* (e) used {r['e_requests']} requests ({kinds_text(r['e_request_kinds'])}): "
+            + (
+                "one page of the change feed, empty, besides asking the peer what it serves."
+                if r["e_request_kinds"].get("change feed")
+                else f"the listing, and one batched re-read of the {r['e_plan'].get('recheck', 0)} objects"
+                " modified within the engine's overlap window before the last sync (whose content hashes"
+                " it compares, writing nothing)."
+            )
         )
         writes = "met" if r["e_serial_changes"] == 0 and r["e_modified_changes"] == 0 else "NOT met"
         verdicts.append(

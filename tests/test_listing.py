@@ -182,6 +182,15 @@ class TestCompleteListing(ListingTestCase):
 
 
 class TestGetUpdatesDeletesOnlyWhatIsGone(ListingTestCase):
+    """Get Updates from the listing, as from a peer that serves no change feed (the feed has its
+    own tests: test_change_feed.py)."""
+
+    def setUp(self):
+        super().setUp()
+        no_feed = mock.patch.object(StockReader, "changes_head", return_value=None)
+        no_feed.start()
+        self.addCleanup(no_feed.stop)
+
     def import_all(self, **settings):
         with page_size(PAGE_SIZE):
             self.make_remote(**settings)

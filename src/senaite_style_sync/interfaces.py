@@ -2,6 +2,7 @@
 
 from zope.interface import Attribute
 from zope.interface import Interface
+from zope.interface.interfaces import IObjectEvent
 from zope.publisher.interfaces.browser import IDefaultBrowserLayer
 
 
@@ -48,3 +49,14 @@ class IImporter(Interface):
 
 class IReadOnlyCopy(Interface):
     """Marks a locked read-only copy (sync/readonly.py): only the sync changes, moves or deletes it."""
+
+
+class ISyncIndexedEvent(IObjectEvent):
+    """The sync catalogued an object it wrote without the usual events (sync/local.py).
+
+    The change log (server/changes/) records it as any other change: a site that syncs from
+    a peer serves what it wrote to the sites that sync from it.
+    """
+
+    indexes = Attribute("The indexes updated; empty for all of them.")
+    created = Attribute("Whether the sync created the object in this transaction.")

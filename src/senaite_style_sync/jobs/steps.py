@@ -8,6 +8,7 @@ that is a user here) before it, the others after it.
 import tempfile
 
 import transaction
+from BTrees.OOBTree import OOTreeSet
 from zope.component import getUtilitiesFor
 
 from senaite_style_sync.interfaces import IImporter
@@ -15,6 +16,7 @@ from senaite_style_sync.model.jobs import Job
 from senaite_style_sync.model.validation import certificate_error
 from senaite_style_sync.peer.http import PeerHTTP
 from senaite_style_sync.peer.readers import open_reader
+from senaite_style_sync.sync.feed import update_from_feed
 from senaite_style_sync.sync.fetch import fetch
 from senaite_style_sync.sync.importing import apply_plan
 from senaite_style_sync.sync.importing import delete_confirmed
@@ -68,22 +70,39 @@ def run_with(site, remote, job: Job, http: PeerHTTP) -> None:
         verify(site, remote, job, reader)
     if job.step == "repair":
         repair(site, remote, job, reader)
-    if job.step in ("fetch", "update"):
+    feed = None
+    if job.step == "update":  # from the peer's change feed where it serves one (sync/feed.py)
+        feed = update_from_feed(remote, job, reader, LocalSite(site))
+    if job.step in ("fetch", "update") and feed is None:
         fetch(remote, job, reader, LocalSite(site))
     if job.step in ("import", "update"):
         errors_before = job.counts.get("errors", 0)
         run_importers(site, remote, job, http, before_content=True)
         importer_errors = job.counts.get("errors", 0) - errors_before
-        apply_plan(site, remote, job, reader)
-        state = remote.state
-        # A user or group error must not hold the content cursor back (nor, after it, a registry one).
-        if job.counts.get("errors", 0) == importer_errors and state.cursor != state.listed_at:
-            state.cursor = state.listed_at
+        # The manual Get Updates re-reads what was modified since a date: all of the index.
+        only = feed.only if feed is not None and not job.since else None
+        failed = apply_plan(site, remote, job, reader, only=only, reread=feed.reread if feed else ())
+        if feed is not None and remote.last_plan != dict(job.plan):
+            remote.last_plan = dict(job.plan)  # the plan this run applied, as a Fetch records it
+        # A user or group error must not hold the content cursors back (nor, after them, a registry one).
+        advance(remote.state, job, failed, importer_errors)
         run_importers(site, remote, job, http, before_content=False)
     job.counts["requests"] = http.requests_made
     errors = job.counts.get("errors", 0)
     job.message = summary(job)
     remote.record_run(job.step, f"{errors} errors" if errors else "ok", job.done)
+
+
+def advance(state, job: Job, failed: set[str], importer_errors: int) -> None:
+    """After the content of an Import or Get Updates: the listing's cursor moves when no
+    content failed; the change feed's checkpoint moves in any case, and what failed is
+    planned again by the next run (writes only what changed)."""
+    if job.counts.get("errors", 0) == importer_errors and state.cursor != state.listed_at:
+        state.cursor = state.listed_at
+    if state.feed_checkpoint != state.feed_read:
+        state.feed_checkpoint = state.feed_read
+    if set(state.feed_retry) != failed:
+        state.feed_retry = OOTreeSet(failed)
 
 
 def run_importers(site, remote, job: Job, http: PeerHTTP, before_content: bool) -> None:

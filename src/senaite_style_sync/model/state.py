@@ -6,6 +6,7 @@
 ``conflicts``  remote UID -> Conflict: changed on both sides, waiting for a decision.
 ``pending_relations``, ``resolutions``, ``outside``, ``created_principals``: see SyncState.
 ``cursor``     when the listing used by the last error-free Import / Get Updates started (ISO 8601), or "".
+``feed_*``     the peer's change feed (sync/feed.py): see SyncState.
 """
 
 from typing import NamedTuple
@@ -72,6 +73,17 @@ class SyncState(Persistent):
     # Named by the peer's latest listing only in entries that cannot be read: their copies are
     # kept as they are (neither deleted nor updated) until the peer lists them readably again.
     held: OOTreeSet | tuple = ()
+    # The peer's change feed (sync/feed.py), each number with the id of the peer's change log it
+    # belongs to. ``feed_read``: the index holds the peer's changes up to it (the head read just
+    # before the last listing, or the last entry read from the feed). ``feed_checkpoint``: the
+    # copies were brought up to it (feed_read of the last run that applied the index); Get
+    # Updates reads the feed from there. ``feed_rules``: the type rules the index was made with
+    # (other rules: list the peer again). ``feed_retry``: objects that failed in the last run,
+    # planned again by the next one.
+    feed_read: tuple[str, int] = ("", -1)
+    feed_checkpoint: tuple[str, int] = ("", -1)
+    feed_rules = ""
+    feed_retry: OOTreeSet | tuple = ()
 
     def __init__(self) -> None:
         self.index = OOBTree()

@@ -23,6 +23,10 @@ class PeerAnswerError(PeerError):
     """The peer answered, but not with what was asked: an error status or something not JSON."""
 
 
+class PeerGone(PeerAnswerError):
+    """The peer no longer has what was asked for (HTTP 410): its change log no longer reaches back there."""
+
+
 class BlobMismatch(PeerError):
     """A download does not have the size or sha256 the peer stated."""
 
@@ -34,5 +38,7 @@ def check_status(response: requests.Response, url: str) -> None:
         raise PeerAccessError(f"The peer refused access to {url} (HTTP {status}).")
     if status == 404:
         raise PeerNotFound(f"Not found on the peer: {url}")
+    if status == 410:
+        raise PeerGone(f"Gone from the peer: {url}")
     if status >= 400:
         raise PeerAnswerError(f"HTTP {status} from {url}")

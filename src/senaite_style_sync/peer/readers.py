@@ -15,6 +15,7 @@ from typing import Protocol
 from urllib.parse import quote
 from urllib.parse import unquote
 
+from senaite_style_sync.peer import feed
 from senaite_style_sync.peer import wire
 from senaite_style_sync.peer.errors import PeerAnswerError
 from senaite_style_sync.peer.errors import PeerError
@@ -27,6 +28,7 @@ from senaite_style_sync.peer.listing import ListingItem
 from senaite_style_sync.peer.listing import folder_ranks
 from senaite_style_sync.peer.listing import listing_item
 from senaite_style_sync.peer.listing import listing_page_size
+from senaite_style_sync.peer.listing import max_listing_size
 from senaite_style_sync.peer.listing import pages_by_uid
 from senaite_style_sync.peer.listing import with_positions
 
@@ -86,6 +88,14 @@ class PeerReader(Protocol):
     def read_objects(self, uids: Iterable[str]) -> dict[str, dict[str, Any] | PeerError]: ...
 
     def sharing(self, path: str) -> dict[str, Any]: ...
+
+    # The change feed, where the peer serves one (peer/feed.py).
+
+    def changes_head(self) -> feed.FeedHead | None: ...
+
+    def changes(self, since: int, log: str) -> tuple[list[feed.FeedChange], int]: ...
+
+    def folder_orders(self, uids: Iterable[str]) -> dict[str, list[str]]: ...
 
 
 class StockReader:
@@ -253,6 +263,17 @@ class StockReader:
 
     def sharing(self, path: str) -> dict[str, Any]:
         return self.http.get_object(f"{self.object_url(path)}/@sharing")
+
+    def changes_head(self) -> feed.FeedHead | None:
+        """Where the peer's change log stands; None for a peer that serves no change feed
+        (a stock peer answers 404): it is listed every time."""
+        return feed.feed_head(self.http)
+
+    def changes(self, since: int, log: str) -> tuple[list[feed.FeedChange], int]:
+        return feed.read_changes(self.http, since, log, max_listing_size())
+
+    def folder_orders(self, uids: Iterable[str]) -> dict[str, list[str]]:
+        return feed.folder_orders(self.http, uids, max_listing_size())
 
 
 class AddonReader(StockReader):

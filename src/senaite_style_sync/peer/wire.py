@@ -23,3 +23,13 @@ BLOB_SHA256 = "@blob-sha256"
 # The object's current revision (sync/revision.py): ``id``, ``origin`` (the site that made it),
 # ``ancestors`` (the revisions it descends from).
 REVISION = "@revision"
+# The change feed (docs/sync.rst, "Change feed"):
+#   GET @sync-changes                          where the log stands: {"log", "head", "floor", ...}
+#   GET @sync-changes?since=<seq>&limit=<n>    the entries after ``since`` (at most SYNC_CHANGES_MAX_PAGE);
+#                                              410 Gone when the log no longer reaches back to ``since``
+#   GET @sync-changes?order=<uid>&order=...    the ids of those folders' children, in order
+SYNC_CHANGES = "@sync-changes"
+SYNC_CHANGES_MAX_PAGE = 1000
+SYNC_CHANGES_MAX_ORDER = 100
+# What an entry's ``kinds`` may name.
+CHANGE_KINDS = ("create", "edit", "move", "delete", "workflow", "order", "sharing", "default_page", "layout")

@@ -34,6 +34,9 @@ def default_pages_of(reader: PeerReader, index, paths) -> OOBTree:
 def fetch(remote, job: Job, reader: PeerReader, local: LocalSite) -> None:
     state = remote.state
     state.listed_at = datetime.now(UTC).isoformat(timespec="seconds")
+    # Where the peer's change log stands before the listing: changes after it are read from
+    # the feed next time, whether this listing saw them or not (sync/feed.py).
+    head = reader.changes_head()
 
     def listed(count: int) -> None:
         job.done = count
@@ -75,6 +78,11 @@ def fetch(remote, job: Job, reader: PeerReader, local: LocalSite) -> None:
     # Replace only what changed: an unchanged peer writes nothing here.
     if list(index.items()) != list(state.index.items()) or changed_pages:
         state.replace_index(index, paths, default_pages)
+    feed_read = (head.log, head.head) if head is not None else ("", -1)
+    if state.feed_read != feed_read:
+        state.feed_read = feed_read
+    if state.feed_rules != rules.digest():
+        state.feed_rules = rules.digest()
     job.total = job.done = len(index)
     counts = plan_for(remote, local, job.since).counts()
     job.plan.update(counts)

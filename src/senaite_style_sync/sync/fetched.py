@@ -18,11 +18,13 @@ VOLATILE = frozenset(
 
 @dataclass
 class Fetched:
-    """What the readers brought for one object: its JSON, @sharing, downloaded blobs (temp paths)."""
+    """What the readers brought for one object: its JSON, @sharing, downloaded blobs (temp paths),
+    and the files its copy holds already (field name -> sha256: not downloaded)."""
 
     data: dict[str, Any]
     sharing: dict[str, Any] | None = None
     blob_files: dict[str, str] = field(default_factory=dict)
+    kept_blobs: dict[str, str] = field(default_factory=dict)
 
     @cached_property
     def token(self) -> str:

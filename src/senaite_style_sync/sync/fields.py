@@ -15,6 +15,7 @@ from dataclasses import field as dataclass_field
 from typing import Any
 from urllib.parse import urlsplit
 
+from Acquisition import aq_base
 from plone.app.contenttypes.interfaces import ILink
 from plone.app.textfield.interfaces import IRichText
 from plone.app.textfield.value import RichTextValue
@@ -68,6 +69,7 @@ class WriteIO:
     stored_fields: frozenset[str] = frozenset()  # served as stored (resolveuid links already), not rendered
     relations: dict[str, list[str]] = dataclass_field(default_factory=dict)  # field name -> targets
     filtered: list[str] = dataclass_field(default_factory=list)  # rich-text fields whose scripts were removed
+    kept_blobs: dict[str, str] = dataclass_field(default_factory=dict)  # field name -> sha256 the copy holds
 
     def text(self, name: str, value: str) -> str:
         """A text field's value with the peer's URLs in the form Plone stores them."""
@@ -227,6 +229,9 @@ class BlobWriter(FieldWriter):
             set_field(self.context, self.field, None)
             return
         path = io.blob_files.get(self.field.__name__)
+        if path is None and self.field.__name__ in io.kept_blobs:
+            self.keep(value, io.kept_blobs[self.field.__name__])
+            return
         if not isinstance(value, dict) or path is None:
             raise ValueError(f"The peer's {self.field.__name__} is not a file with a download.")
         filename, content_type = value.get("filename"), value.get("content-type")
@@ -253,3 +258,16 @@ class BlobWriter(FieldWriter):
         if os.path.exists(handed):  # not consumed (small data is copied into the blob)
             os.unlink(handed)
         set_field(self.context, self.field, blob)
+
+    def keep(self, value: dict[str, Any], sha256: str) -> None:
+        """The copy holds the peer's bytes already (not downloaded): only the name and type follow."""
+        from senaite_style_sync.sync.fingerprint import blob_sha256  # fingerprint.py reads fields with this module
+
+        current = getattr(aq_base(self.context), self.field.__name__, None)
+        if current is None or blob_sha256(current) != sha256:
+            raise ValueError("Its file here changed while it was read: the peer's is downloaded next time.")
+        filename = value.get("filename") or current.filename
+        content_type = value.get("content-type") or current.contentType
+        if (current.filename, current.contentType) != (filename, content_type):
+            current.filename = filename
+            current.contentType = content_type

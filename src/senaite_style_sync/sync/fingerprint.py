@@ -26,6 +26,7 @@ from plone.uuid.interfaces import IUUIDAware
 from z3c.form.interfaces import NO_VALUE
 from z3c.form.interfaces import IDataManager
 from z3c.relationfield.interfaces import IRelationValue
+from ZODB.utils import z64
 from zope.component import queryMultiAdapter
 
 from senaite_style_sync.sync.fields import schema_fields
@@ -39,10 +40,20 @@ _hashes_lock = threading.Lock()
 HASHES_KEPT = 100_000
 
 
+def stored_version(value) -> tuple[bytes, bytes] | None:
+    """What identifies the committed bytes of a file or image value: the oid and serial of the
+    record that holds them (a blob file's Blob, else the value itself); None while they are
+    new or changed in the current transaction."""
+    holder = getattr(value, "_blob", None) or value
+    if not getattr(holder, "_p_oid", None) or holder._p_changed or holder._p_serial == z64:
+        return None  # new (a savepoint gives it an oid, not a serial), or changed since it was stored
+    return holder._p_oid, holder._p_serial
+
+
 def blob_sha256(value) -> str:
     """sha256 of a file or image value's bytes, computed once per stored version of it (a new
-    file is a new value, with its own oid; a changed one gets a new serial)."""
-    key = (value._p_oid, value._p_serial) if getattr(value, "_p_oid", None) else None
+    file is a new value, with its own oid; changed bytes get a new serial)."""
+    key = stored_version(value)
     if key is not None and key in _hashes:
         return _hashes[key]
     if not hasattr(value, "open"):  # NamedFile, NamedImage: bytes in the ZODB record
@@ -54,11 +65,18 @@ def blob_sha256(value) -> str:
                 hasher.update(chunk)
         digest = hasher.hexdigest()
     if key is not None:
-        with _hashes_lock:
-            if len(_hashes) >= HASHES_KEPT:
-                _hashes.clear()
-            _hashes[key] = digest
+        remember_sha256(key, digest)
     return digest
+
+
+def remember_sha256(key: tuple[bytes, bytes] | None, digest: str) -> None:
+    """Keep ``digest`` as the sha256 of the stored version ``key`` (see stored_version)."""
+    if key is None:
+        return
+    with _hashes_lock:
+        if len(_hashes) >= HASHES_KEPT:
+            _hashes.clear()
+        _hashes[key] = digest
 
 
 def canonical(value: Any, blob_hash: str | None = None) -> Any:

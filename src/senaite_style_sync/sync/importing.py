@@ -2,6 +2,8 @@
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
+from collections.abc import Collection
 
 import transaction
 from BTrees.OOBTree import OOTreeSet
@@ -13,6 +15,7 @@ from senaite_style_sync.peer.errors import PeerError
 from senaite_style_sync.peer.readers import GoneFromPeer
 from senaite_style_sync.peer.readers import PeerReader
 from senaite_style_sync.sync import second_pass
+from senaite_style_sync.sync.blob_reuse import LocalBlobs
 from senaite_style_sync.sync.chunks import Checkpoints
 from senaite_style_sync.sync.chunks import Guard
 from senaite_style_sync.sync.conflicts import record_conflict
@@ -31,14 +34,27 @@ GONE_WHILE_READ = "Deleted on the peer since it was listed: the next run deletes
 BACK_ON_PEER = "The peer has it again: kept."
 
 
-def apply_plan(site, remote, job: Job, reader: PeerReader, plan: Plan | None = None) -> None:
-    """Apply ``plan`` (by default the remote's plan now); its ``recheck`` objects the user asked
-    to re-read, and a repair's, are written even when their JSON looks the same."""
+def apply_plan(
+    site,
+    remote,
+    job: Job,
+    reader: PeerReader,
+    plan: Plan | None = None,
+    only: Collection[str] | None = None,
+    reread: Collection[str] = (),
+) -> set[str]:
+    """Apply ``plan`` (by default the remote's plan now: of the objects ``only`` names, when
+    it names them); its ``recheck`` objects the user asked to re-read, and a repair's, are
+    written even when their JSON looks the same; those in ``reread`` are read again.
+
+    Returns the remote UIDs of the objects that failed (or whose deletion waits for a
+    user), for the next run to plan again.
+    """
     applier = Applier(site, remote, site.REQUEST, reader.base, reader.identity)
     checkpoints = Checkpoints(job, applier.flush, applier.forget, applier.mark)
     state = remote.state
     if plan is None:
-        plan = plan_for(remote, applier.local, job.since)
+        plan = plan_for(remote, applier.local, job.since, only, reread)
         hold_deletions(remote, job, plan)
         # Their local roles, for one, are not part of the JSON compared.
         forced = set(plan.force) | (
@@ -57,16 +73,30 @@ def apply_plan(site, remote, job: Job, reader: PeerReader, plan: Plan | None = N
     job.done = 0
     job.heartbeat = time.time()
     transaction.commit()  # the total, shown before the first object is written
+    failed: set[str] = {uid for uid, _path in job.pending_deletes}
+
+    def tracked(uid: str, work: Callable[[], None]) -> None:
+        errors = job.counts.get("errors", 0)
+        work()
+        if job.counts.get("errors", 0) > errors:
+            failed.add(uid)
+
     touched_parents: set[str] = set(plan.reorder)
     known_tokens = {uid: state.synced[uid].token for uid in plan.recheck if uid in state.synced and uid not in forced}
-    read_ahead = ReadAhead(reader, {uid: state.index[uid].path for uid in writes}, known_tokens)
+    local_uids = {uid: state.synced[uid].local_uid for uid in writes if uid in state.synced}
+    local_blobs = LocalBlobs(site, local_uids, reader.http.tmpdir)
+    read_ahead = ReadAhead(reader, {uid: state.index[uid].path for uid in writes}, known_tokens, local_blobs)
     read_ahead.each(
         writes,
         checkpoints,
-        lambda uid, fetched, guard: write_one(applier, job, guard, uid, fetched, touched_parents, uid in forced),
+        lambda uid, fetched, guard: tracked(
+            uid, lambda: write_one(applier, job, guard, uid, fetched, touched_parents, uid in forced)
+        ),
     )
-    checkpoints.run(plan.move, lambda uid, guard: move_one(applier, job, guard, uid, touched_parents))
-    checkpoints.run(plan.delete, lambda uid, guard: delete_one(applier, job, guard, uid))
+    checkpoints.run(
+        plan.move, lambda uid, guard: tracked(uid, lambda: move_one(applier, job, guard, uid, touched_parents))
+    )
+    checkpoints.run(plan.delete, lambda uid, guard: tracked(uid, lambda: delete_one(applier, job, guard, uid)))
     for uid in plan.forget:
         del state.synced[uid]
         state.conflicts.pop(uid, None)  # gone on both sides: nothing left to decide
@@ -75,8 +105,9 @@ def apply_plan(site, remote, job: Job, reader: PeerReader, plan: Plan | None = N
     for uid in plan.release:
         job.add_warning(state.synced[uid].remote_path, "release", RELEASED)
         release(applier, uid)
-    checkpoints.run(deleted_there, lambda uid, guard: deleted_conflict(applier, job, guard, uid))
-    checkpoints.once(lambda guard: finish(applier, guard, touched_parents))
+    checkpoints.run(deleted_there, lambda uid, guard: tracked(uid, lambda: deleted_conflict(applier, job, guard, uid)))
+    checkpoints.once(lambda guard: finish(applier, guard, touched_parents, failed))
+    return failed
 
 
 def repair(site, remote, job: Job, reader: PeerReader) -> None:
@@ -193,8 +224,9 @@ def set_relations(applier: Applier, job: Job, uid: str) -> None:
         job.add_warning(applier.state.index[uid].path, "relations", OUTSIDE.format(", ".join(missing)))
 
 
-def finish(applier: Applier, guard: Guard, touched_parents: set[str]) -> None:
-    """Second pass: relations, default pages, folder order."""
+def finish(applier: Applier, guard: Guard, touched_parents: set[str], failed: set[str] | None = None) -> None:
+    """Second pass: relations, default pages, folder order (the children of a folder whose order
+    failed go into ``failed``; relations and default pages are retried from the state anyway)."""
     state = applier.state
     for uid in list(state.pending_relations.keys()):
         guard(uid, "relations", set_relations, applier, guard.job, uid)
@@ -207,4 +239,8 @@ def finish(applier: Applier, guard: Guard, touched_parents: set[str]) -> None:
             if parent in touched_parents:
                 siblings[parent].append((entry.position, uid))
     for parent, ranked in siblings.items():
-        guard(parent, "order", second_pass.order_children, applier, parent, [uid for _, uid in sorted(ranked)])
+        uids = [uid for _, uid in sorted(ranked)]
+        errors = guard.job.counts.get("errors", 0)
+        guard(parent, "order", second_pass.order_children, applier, parent, uids)
+        if failed is not None and guard.job.counts.get("errors", 0) > errors:
+            failed.update(uids)

@@ -50,8 +50,8 @@ class IndexQueue:
         ``keep`` leaves them queued, to be catalogued again at the chunk's end: for a flush
         inside one object's write, which a failure of that object would roll back.
         """
-        for _remote_uid, obj, security_changed, _created in self._queued:
-            self.local.index(obj)
+        for _remote_uid, obj, security_changed, created in self._queued:
+            self.local.index(obj, created=created)
             if security_changed:
                 obj.reindexObjectSecurity()
         # Link integrity finds link targets in the catalog: after the whole batch is in it.

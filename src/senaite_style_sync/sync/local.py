@@ -1,11 +1,36 @@
 """The local side: find synced objects by UID, tell local edits from the sync's own writes."""
 
+from Acquisition import aq_base
 from Products.CMFCore.indexing import processQueue
 from Products.CMFCore.utils import getToolByName
 from Products.ZCatalog.query import IndexQuery
+from zope.event import notify
+from zope.interface import implementer
+from zope.interface.interfaces import ObjectEvent
 
+from senaite_style_sync.interfaces import ISyncIndexedEvent
 from senaite_style_sync.model.state import SyncedEntry
 from senaite_style_sync.sync.fingerprint import fingerprint
+
+
+@implementer(ISyncIndexedEvent)
+class SyncIndexed(ObjectEvent):
+    def __init__(self, obj, indexes: list[str], created: bool = False) -> None:
+        super().__init__(obj)
+        self.indexes = indexes
+        self.created = created
+
+
+def resolve_path(site, path: str):
+    """The object at ``path`` below the site, by containment only (never acquired); None if none."""
+    obj = site
+    for segment in path.split("/") if path else ():
+        if getattr(aq_base(obj), "_getOb", None) is None:
+            return None
+        obj = obj._getOb(segment, None)
+        if obj is None:
+            return None
+    return obj
 
 
 def iso(date) -> str:
@@ -56,6 +81,8 @@ class LocalSite:
             return False
         return not synced.local_fingerprint or fingerprint(obj) != synced.local_fingerprint
 
-    def index(self, obj, idxs: list[str] | None = None) -> None:
-        """Catalog ``obj`` now. (The tool's reindexObject would bump the modification date.)"""
+    def index(self, obj, idxs: list[str] | None = None, created: bool = False) -> None:
+        """Catalog ``obj`` now (the tool's reindexObject would bump the modification date), and
+        tell the change log (the sync writes without the events it would hear otherwise)."""
         self.catalog.catalog_object(obj, idxs=idxs or [], update_metadata=not idxs)
+        notify(SyncIndexed(obj, list(idxs or []), created))

@@ -8,6 +8,7 @@ writes only what really changed.
 """
 
 from collections.abc import Callable
+from collections.abc import Collection
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import UTC
@@ -70,22 +71,34 @@ def make_plan(
     *,
     policy: str = "skip",
     force: Callable[[str], bool] = lambda uid: False,
+    only: Collection[str] | None = None,
 ) -> Plan:
-    """``force(uid)`` re-reads an object even when its listing looks unchanged (manual "modified since")."""
+    """``force(uid)`` re-reads an object even when its listing looks unchanged (manual "modified
+    since"); ``only``: plan these objects alone (the change feed names what changed), not all."""
     plan = Plan()
-    plan_listed(plan, state, local, policy, force)
-    plan_unlisted(plan, state, local, policy)
+    plan_listed(plan, state, local, policy, force, only)
+    plan_unlisted(plan, state, local, policy, only)
     plan.delete.sort(key=lambda uid: -state.synced[uid].remote_path.count("/"))
     plan.move.sort(key=lambda uid: state.index[uid].path.count("/"))
     return plan
 
 
-def plan_listed(plan: Plan, state: SyncState, local: LocalSite, policy: str, force: Callable[[str], bool]) -> None:
+def plan_listed(
+    plan: Plan,
+    state: SyncState,
+    local: LocalSite,
+    policy: str,
+    force: Callable[[str], bool],
+    only: Collection[str] | None = None,
+) -> None:
     """What to do with each object the peer lists in scope."""
     last_sync = parse_time(state.cursor)
     recheck_since = last_sync - OVERLAP if last_sync else None
     reordered = set()
-    for uid, entry in state.index.items():
+    listed = (
+        state.index.items() if only is None else [(uid, state.index[uid]) for uid in sorted(only) if uid in state.index]
+    )
+    for uid, entry in listed:
         synced = state.synced.get(uid)
         obj = local.find(uid, synced, entry.portal_type)
         if synced is None:
@@ -147,9 +160,16 @@ def plan_deleted_here(plan: Plan, state: SyncState, uid: str, synced, recent: bo
         plan.unchanged += 1  # deleted here, unchanged on the peer: stays deleted
 
 
-def plan_unlisted(plan: Plan, state: SyncState, local: LocalSite, policy: str) -> None:
+def plan_unlisted(
+    plan: Plan, state: SyncState, local: LocalSite, policy: str, only: Collection[str] | None = None
+) -> None:
     """What to do with each copy whose original the peer no longer lists in scope."""
-    for uid, synced in state.synced.items():
+    synced_items = (
+        state.synced.items()
+        if only is None
+        else [(uid, state.synced[uid]) for uid in sorted(only) if uid in state.synced]
+    )
+    for uid, synced in synced_items:
         if uid in state.index:
             continue
         obj = local.find(uid, synced)
@@ -182,6 +202,11 @@ def modified_since(remote, since: str) -> Callable[[str], bool]:
     return test
 
 
-def plan_for(remote, local: LocalSite, since: str = "") -> Plan:
-    """The plan of ``remote`` by its conflict policy; objects modified since ``since`` are re-read."""
-    return make_plan(remote.state, local, policy=remote.conflict_policy, force=modified_since(remote, since))
+def plan_for(
+    remote, local: LocalSite, since: str = "", only: Collection[str] | None = None, reread: Collection[str] = ()
+) -> Plan:
+    """The plan of ``remote`` by its conflict policy; objects modified since ``since``, and those
+    in ``reread``, are re-read; with ``only``, of those objects alone."""
+    since_test = modified_since(remote, since)
+    force = (lambda uid: uid in reread or since_test(uid)) if reread else since_test
+    return make_plan(remote.state, local, policy=remote.conflict_policy, force=force, only=only)

@@ -15,6 +15,8 @@ from senaite_style_sync.peer import wire
 from senaite_style_sync.peer.errors import PeerError
 from senaite_style_sync.peer.readers import READ_BATCH
 from senaite_style_sync.peer.readers import PeerReader
+from senaite_style_sync.sync.blob_reuse import KEEP
+from senaite_style_sync.sync.blob_reuse import LocalBlobs
 from senaite_style_sync.sync.chunks import Checkpoints
 from senaite_style_sync.sync.chunks import Guard
 from senaite_style_sync.sync.fetched import Fetched
@@ -41,13 +43,21 @@ class ReadAhead:
     """Reads batches of objects (JSON, local roles, blobs) in a thread pool, a few batches ahead.
 
     ``known_tokens`` (remote UID -> fingerprint written last) spares the local roles and
-    blobs of objects whose JSON is unchanged.
+    blobs of objects whose JSON is unchanged; ``local_blobs`` (blob_reuse.py), where given,
+    spares downloading a file whose sha256 the peer states and that is here already.
     """
 
-    def __init__(self, reader: PeerReader, paths: dict[str, str], known_tokens: dict[str, str]) -> None:
+    def __init__(
+        self,
+        reader: PeerReader,
+        paths: dict[str, str],
+        known_tokens: dict[str, str],
+        local_blobs: LocalBlobs | None = None,
+    ) -> None:
         self.reader = reader
         self.paths = paths
         self.known_tokens = known_tokens
+        self.local_blobs = local_blobs
         self.pool = ThreadPoolExecutor(READERS, thread_name_prefix="sync-reader")
 
     def read(self, uids: list[str]) -> dict[str, Fetched | PeerError]:
@@ -68,7 +78,14 @@ class ReadAhead:
                 raise PeerError(f"its local roles are not a JSON object: {fetched.sharing!r:.80}")
             hashes = data.get(wire.BLOB_SHA256) if isinstance(data.get(wire.BLOB_SHA256), dict) else {}
             for name, blob in blob_downloads(data).items():
-                fetched.blob_files[name] = self.reader.http.download(blob.url, blob.size, hashes.get(name))
+                sha256 = hashes.get(name) if isinstance(hashes.get(name), str) else None
+                here = self.local_blobs.provide(uid, name, sha256) if self.local_blobs and sha256 else None
+                if here == KEEP:
+                    fetched.kept_blobs[name] = sha256
+                elif here is not None:
+                    fetched.blob_files[name] = here
+                else:
+                    fetched.blob_files[name] = self.reader.http.download(blob.url, blob.size, sha256)
         except Exception as error:  # noqa: BLE001 -- whatever the peer sent, it is this object's error
             discard(fetched)
             message = str(error) if isinstance(error, PeerError) else f"{type(error).__name__}: {error}"
@@ -87,6 +104,8 @@ class ReadAhead:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.local_blobs is not None:
+            self.local_blobs.close()
 
     def each(self, uids: list[str], checkpoints: Checkpoints, work: Callable[[str, Any, Guard], None]) -> None:
         """``work(uid, fetched or PeerError, guard)`` for each of ``uids`` as its batch arrives, each

@@ -1,5 +1,7 @@
 """Which of the peer's objects a remote takes, by its type rules."""
 
+import hashlib
+import json
 from collections.abc import Iterable
 
 from BTrees.OOBTree import OOBTree
@@ -31,6 +33,11 @@ class TypeRules:
         if self.full_sync and portal_type not in self.full_sync:
             return None
         return "sync"
+
+    def digest(self) -> str:
+        """What the index depends on: another digest, another index (the peer is listed again)."""
+        rules = [sorted(self.full_sync), sorted(self.skipped), sorted(self.update_only), self.local_prefix]
+        return hashlib.sha1(json.dumps(rules).encode()).hexdigest()
 
     def local_id(self, remote_id: str, portal_type: str) -> str:
         if portal_type in self.prefixable:

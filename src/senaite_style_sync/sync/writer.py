@@ -184,7 +184,7 @@ class Applier:
         stored = data.get(wire.STORED_FIELDS) or []
         if not isinstance(stored, list) or not all(isinstance(name, str) for name in stored):
             raise ApplyError(f"The peer's {wire.STORED_FIELDS} is not a list of field names.")
-        io = WriteIO(self.link_converter(), fetched.blob_files, frozenset(stored))
+        io = WriteIO(self.link_converter(), fetched.blob_files, frozenset(stored), kept_blobs=fetched.kept_blobs)
         write_fields(obj, data, self.request, io)
         if io.links.outside:
             self.notes.append(OUTSIDE.format(", ".join(io.links.outside)))

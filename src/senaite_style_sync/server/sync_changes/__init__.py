@@ -1,0 +1,1 @@
+"""@sync-changes: the change feed, read from the change log (model/changes.py)."""
