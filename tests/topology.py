@@ -94,11 +94,13 @@ class Lab:
         create_remote(self.site, {"name": name, "url": peer.url, "username": OWNER[0], "password": OWNER[1]} | settings)
         transaction.commit()
 
-    def pull(self, name: str, step: str = "update") -> Job:
-        """Run one step of the remote ``name`` here, as its job thread would; the finished job."""
+    def pull(self, name: str, step: str = "update", since: str = "", bundle: str = "", confirms: str = "") -> Job:
+        """Run one step of the remote ``name`` here, as its job thread would; the finished job.
+        ``bundle``: the file an import from file applies."""
         site = self.enter()
         remote = RemoteStorage(site).get(name)
-        job = Job(name, step, "test")
+        job = Job(name, step, "test", since, confirms)
+        job.bundle = bundle
         JobStore(site).add(job)
         transaction.commit()
         previous = getSecurityManager()

@@ -130,8 +130,10 @@ def wait_for_job_threads(timeout: float = 60) -> list[str]:
     """Join the sync job threads (``sync-<job id>``, their heartbeats) still running; the names
     of those left after ``timeout`` seconds. (A reader pool's threads live as long as the pool.)"""
     deadline = time.monotonic() + timeout
-    for thread in job_threads():
-        thread.join(max(0.0, deadline - time.monotonic()))
+    # Again while new ones appear: a job's own request may start another (a push, its receiver's).
+    while (threads := job_threads()) and time.monotonic() < deadline:
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
     return [thread.name for thread in job_threads()]
 
 

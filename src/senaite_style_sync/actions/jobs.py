@@ -42,7 +42,13 @@ def normalise_since(text: Any) -> str:
 
 
 # Steps that are no button of their own: shown by these titles.
-OTHER_STEP_TITLES = {"delete": _("Confirmed deletions"), "repair": _("Repair")}
+OTHER_STEP_TITLES = {
+    "delete": _("Confirmed deletions"),
+    "repair": _("Repair"),
+    "export": _("Export to file"),
+    "bundle": _("Import from file"),
+    "push": _("Push"),
+}
 
 
 def step_title(step: str) -> str:

@@ -41,6 +41,7 @@ KNOWN = (
     _("Registry prefixes need Import Registry."),
     _("Import Registry needs at least one registry prefix."),
     _("A registry prefix is a dotted name: letters, digits, '_', '-' and '.'."),
+    _("A bundle key has at least 16 characters."),
     # model/credentials.py
     _("The stored password cannot be decrypted with this instance's key; enter it again."),
     # actions/remotes.py: what only a Manager may do

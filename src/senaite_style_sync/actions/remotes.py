@@ -15,6 +15,7 @@ from senaite_style_sync import _
 from senaite_style_sync.actions.jobs import step_title
 from senaite_style_sync.jobs.runner import active_job
 from senaite_style_sync.model.remote import Remote
+from senaite_style_sync.model.schema import SECRET_FIELDS
 from senaite_style_sync.model.schema import TYPES_VOCABULARY
 from senaite_style_sync.model.storage import RemoteStorage
 from senaite_style_sync.model.validation import PASSWORD_AGAIN
@@ -62,6 +63,11 @@ def installed_types() -> list[str]:
     return [term.value for term in vocabulary]
 
 
+def secrets(data: dict[str, Any]) -> dict[str, Any]:
+    """The secrets typed (an empty one keeps the stored)."""
+    return {name: data.get(name) for name in SECRET_FIELDS}
+
+
 def create_remote(site, data: dict[str, Any], user=None) -> Remote:
     """Add a Remote from complete settings ``data``; raise InvalidRemote and store nothing if invalid.
 
@@ -73,7 +79,7 @@ def create_remote(site, data: dict[str, Any], user=None) -> Remote:
     if settings["allow_manager_role"] and not is_manager(site, user):
         raise ManagerOnly({"allow_manager_role": MANAGER_ONLY_SET})
     errors = validate_remote(
-        settings | {"password": data.get("password")},
+        settings | secrets(data),
         is_new=True,
         taken_names=storage,
         installed_types=installed_types(),
@@ -81,7 +87,7 @@ def create_remote(site, data: dict[str, Any], user=None) -> Remote:
     if errors:
         raise InvalidRemote(errors)
     remote = Remote(settings["name"])
-    remote.update(settings | {"password": data.get("password")})
+    remote.update(settings | secrets(data))
     storage.add(remote)
     return remote
 
@@ -102,7 +108,7 @@ def edit_remote(remote: Remote, changes: dict[str, Any], user=None) -> None:
             raise ManagerOnly({"allow_manager_role": MANAGER_ONLY_SET})
     moved = not same_origin(settings["url"] or "", remote.url)
     errors = validate_remote(
-        settings | {"password": changes.get("password")},
+        settings | secrets(changes),
         is_new=False,
         taken_names=(),
         installed_types=installed_types(),
@@ -114,7 +120,7 @@ def edit_remote(remote: Remote, changes: dict[str, Any], user=None) -> None:
         raise InvalidRemote(errors)
     if moved and not changes.get("password"):
         remote.forget_password()
-    remote.update(settings | {"password": changes.get("password")})
+    remote.update(settings | secrets(changes))
 
 
 class RemoteBusy(Exception):

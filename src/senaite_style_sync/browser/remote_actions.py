@@ -25,4 +25,5 @@ class RemoteAction:
 MORE_ACTIONS = (
     RemoteAction("updates-link", _("Updates since…"), "@@sync-updates", "updates-since"),
     RemoteAction("history-link", _("History"), "@@sync-history", "history"),
+    RemoteAction("bundles-link", _("Bundles and push"), "@@sync-bundles", "bundles"),
 )

@@ -56,6 +56,7 @@ FIELDSETS = (
         _("Auto-Sync and conflicts"),
         ("conflict_policy", "max_delete_percent", "auto_sync", "auto_sync_interval"),
     ),
+    ("bundles", _("Bundles and push"), ("bundle_key", "push")),
 )
 # Asked for by the form's script: Test connection answers with JSON instead of the page.
 JSON_REPLY = ("reply", "json")
@@ -127,6 +128,7 @@ class RemoteForm(group.GroupForm, form.Form):
         password = self.widgets["password"]
         if self.connection is None:
             password.value = ""
+        self.all_widgets()["bundle_key"].value = ""  # never sent back
 
     def show_errors(self, errors: dict[str, str]) -> None:
         """Attach each message to its field's widget, as z3c.form does for its own errors."""

@@ -35,7 +35,7 @@ from senaite_style_sync.model.storage import RemoteStorage
 
 
 logger = logging.getLogger("senaite_style_sync")
-STEPS = ("fetch", "import", "update", "delete", "verify", "repair")
+STEPS = ("fetch", "import", "update", "delete", "verify", "repair", "export", "bundle", "push")
 # Steps that carry out what another job found: deletions it held back, differences it listed.
 FOLLOW_UPS = {"delete": ("pending_deletes", "deletions"), "repair": ("differences", "differences")}
 AUTOMATIC = ("clock", "hook", "cron", "resume")
@@ -52,8 +52,11 @@ def active_job(site, remote: Remote) -> Job | None:
     return job if job is not None and job.active else None
 
 
-def start_job(site, remote: Remote, step: str, trigger: str, since: str = "", confirms: str = "") -> Job:
-    """Create the job now; its thread starts after this transaction commits.
+def start_job(
+    site, remote: Remote, step: str, trigger: str, since: str = "", confirms: str = "", *, in_thread: bool = True
+) -> Job:
+    """Create the job now; its thread starts after this transaction commits (``in_thread``
+    False: the caller runs it, with ``run_here``).
 
     A "delete" job carries out the deletions that the job ``confirms`` held back.
     """
@@ -82,8 +85,15 @@ def start_job(site, remote: Remote, step: str, trigger: str, since: str = "", co
         if committed:
             threading.Thread(target=run_job, args=(db, site_path, job.id), name=f"sync-{job.id}", daemon=True).start()
 
-    transaction.get().addAfterCommitHook(start_after_commit)
+    if in_thread:
+        transaction.get().addAfterCommitHook(start_after_commit)
     return job
+
+
+def run_here(site, job: Job) -> Job:
+    """Run a job started with ``in_thread`` False in this thread (a command line's); how it ended."""
+    job = committed(lambda: begin(site, job.id))
+    return run_started(site, job)
 
 
 def notify_failure(site, job: Job) -> None:

@@ -30,7 +30,8 @@ def next_run(remote: Remote) -> datetime | None:
 
 
 def run_auto_sync(site, trigger: str, now: datetime | None = None) -> list[Decision]:
-    """Start Get Updates for every remote with Auto-Sync on whose interval has elapsed.
+    """Start Get Updates (Push, for a push Remote) for every remote with Auto-Sync on whose
+    interval has elapsed.
 
     A remote whose job still runs is skipped. Two simultaneous calls cannot both start a
     job for one remote: both write the remote, so one transaction conflicts and, retried,
@@ -48,7 +49,8 @@ def run_auto_sync(site, trigger: str, now: datetime | None = None) -> list[Decis
         elif due_at is not None and due_at > now:
             decisions.append(Decision(remote.name, "not-due", f"next run at {due_at:%Y-%m-%d %H:%M}"))
         else:
-            job = start_job(site, remote, "update", trigger)
+            step = "push" if remote.push else "update"
+            job = start_job(site, remote, step, trigger)
             remote.last_auto_run = now
-            decisions.append(Decision(remote.name, "started", f"update job {job.id}"))
+            decisions.append(Decision(remote.name, "started", f"{step} job {job.id}"))
     return decisions

@@ -8,14 +8,18 @@ that is a user here) before it, the others after it.
 import tempfile
 
 import transaction
-from BTrees.OOBTree import OOTreeSet
 from zope.component import getUtilitiesFor
 
 from senaite_style_sync.interfaces import IImporter
+from senaite_style_sync.jobs.bundles import export_step
+from senaite_style_sync.jobs.bundles import import_step
+from senaite_style_sync.jobs.bundles import push_step
 from senaite_style_sync.model.jobs import Job
+from senaite_style_sync.model.jobs import JobStore
 from senaite_style_sync.model.validation import certificate_error
 from senaite_style_sync.peer.http import PeerHTTP
 from senaite_style_sync.peer.readers import open_reader
+from senaite_style_sync.sync.feed import advance
 from senaite_style_sync.sync.feed import update_from_feed
 from senaite_style_sync.sync.fetch import fetch
 from senaite_style_sync.sync.importing import apply_plan
@@ -35,6 +39,7 @@ SUMMARY_COUNTS = (
     "users",
     "groups",
     "differences",
+    "objects",
     "errors",
     "warnings",
 )
@@ -58,11 +63,36 @@ def run_step(site, remote, job: Job) -> None:
     """Run the job's step. Its downloads go to a temporary directory of its own, removed however
     the step ends: a download stays until the step ends, for a redo of its write."""
     with tempfile.TemporaryDirectory(prefix=f"sync-job-{job.id}-", ignore_cleanup_errors=True) as tmpdir:
-        run_with(site, remote, job, peer_http(remote, tmpdir))
+        if offline(site, job):
+            run_offline(site, remote, job, tmpdir)
+            finish(remote, job, 0)
+        else:
+            run_with(site, remote, job, peer_http(remote, tmpdir))
+
+
+def offline(site, job: Job) -> bool:
+    """Does the step run without the peer (which may be out of reach)?"""
+    if job.step == "delete":
+        held = JobStore(site).get(job.confirms)
+        return held is not None and held.step == "bundle"
+    return job.step in ("export", "bundle")
+
+
+def run_offline(site, remote, job: Job, tmpdir: str) -> None:
+    if job.step == "export":
+        export_step(site, remote, job)
+    elif job.step == "bundle":
+        import_step(site, remote, job, tmpdir)
+    else:  # the deletions a bundle held back: it said they were gone when it was written
+        delete_confirmed(site, remote, job, None)
 
 
 def run_with(site, remote, job: Job, http: PeerHTTP) -> None:
     """The step's work, over the remote's HTTP."""
+    if job.step == "push":
+        push_step(site, remote, job, http)
+        finish(remote, job, http.requests_made)
+        return
     reader = open_reader(http)
     if job.step == "delete":
         delete_confirmed(site, remote, job, reader)
@@ -87,22 +117,14 @@ def run_with(site, remote, job: Job, http: PeerHTTP) -> None:
         # A user or group error must not hold the content cursors back (nor, after them, a registry one).
         advance(remote.state, job, failed, importer_errors)
         run_importers(site, remote, job, http, before_content=False)
-    job.counts["requests"] = http.requests_made
+    finish(remote, job, http.requests_made)
+
+
+def finish(remote, job: Job, requests: int) -> None:
+    job.counts["requests"] = requests
     errors = job.counts.get("errors", 0)
-    job.message = summary(job)
+    job.message = " ".join(part for part in (job.message, summary(job)) if part)
     remote.record_run(job.step, f"{errors} errors" if errors else "ok", job.done)
-
-
-def advance(state, job: Job, failed: set[str], importer_errors: int) -> None:
-    """After the content of an Import or Get Updates: the listing's cursor moves when no
-    content failed; the change feed's checkpoint moves in any case, and what failed is
-    planned again by the next run (writes only what changed)."""
-    if job.counts.get("errors", 0) == importer_errors and state.cursor != state.listed_at:
-        state.cursor = state.listed_at
-    if state.feed_checkpoint != state.feed_read:
-        state.feed_checkpoint = state.feed_read
-    if set(state.feed_retry) != failed:
-        state.feed_retry = OOTreeSet(failed)
 
 
 def run_importers(site, remote, job: Job, http: PeerHTTP, before_content: bool) -> None:

@@ -58,6 +58,7 @@ class Job(Persistent):
     pulse: Pulse | None = None
     instance = ""  # the Zope instance that runs the job (jobs/process.py), stable across its restarts
     process = ""  # the process of that instance that runs it (a new one at each start)
+    bundle = ""  # an export's file, or the file an import from file applies (removed once applied)
 
     def __init__(self, remote: str, step: str, trigger: str, since: str = "", confirms: str = "") -> None:
         self.id = uuid.uuid4().hex

@@ -17,7 +17,10 @@ from senaite_style_sync.model.state import SyncState
 class Remote(Persistent):
     """Settings of one peer site, its encrypted password and the outcome of its last runs."""
 
-    max_delete_percent = IRemote["max_delete_percent"].default  # for Remotes stored before it existed
+    # For Remotes stored before these existed.
+    max_delete_percent = IRemote["max_delete_percent"].default
+    push = False
+    _bundle_key_token = b""
 
     def __init__(self, name: str) -> None:
         for field_name in SETTINGS_FIELDS:
@@ -43,6 +46,8 @@ class Remote(Persistent):
                 setattr(self, field_name, value)
         if data.get("password"):
             self._password_token = credentials.encrypt(data["password"])
+        if data.get("bundle_key"):
+            self._bundle_key_token = credentials.encrypt(data["bundle_key"])
 
     def forget_password(self) -> None:
         self._password_token = b""
@@ -55,8 +60,16 @@ class Remote(Persistent):
         """The decrypted password ("" when none is stored)."""
         return credentials.decrypt(self._password_token) if self._password_token else ""
 
+    @property
+    def has_bundle_key(self) -> bool:
+        return bool(self._bundle_key_token)
+
+    def bundle_key(self) -> bytes:
+        """The decrypted bundle key (empty when none is stored)."""
+        return credentials.decrypt(self._bundle_key_token).encode() if self._bundle_key_token else b""
+
     def settings(self) -> dict[str, Any]:
-        """Every setting but the password, as plain Python values."""
+        """Every setting but the secrets, as plain Python values."""
         data = {name: getattr(self, name) for name in SETTINGS_FIELDS}
         for name in LIST_FIELDS:
             data[name] = list(data[name])

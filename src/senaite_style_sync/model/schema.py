@@ -163,6 +163,26 @@ class IRemote(Interface):
         required=False,
         default=60,
     )
+    bundle_key = schema.Password(
+        title=_("Bundle key"),
+        description=_(
+            "A secret both sites share, of at least 16 characters: it signs the bundles this site writes "
+            "for the other one and checks those it reads from it. Stored encrypted. Leave empty when "
+            "editing to keep the stored key."
+        ),
+        required=False,
+        default="",
+        missing_value="",
+    )
+    push = schema.Bool(
+        title=_("Push"),
+        description=_(
+            "The other site cannot reach this one: Push sends it this site's changes, to its Remote of "
+            "the same name, and Auto-Sync pushes instead of pulling."
+        ),
+        required=False,
+        default=False,
+    )
 
 
 TYPE_RULE_FIELDS = (
@@ -172,9 +192,11 @@ TYPE_RULE_FIELDS = (
     "readonly_types",
     "update_only_types",
 )
-BOOL_FIELDS = ("import_settings", "import_registry", "import_users", "allow_manager_role", "auto_sync")
+BOOL_FIELDS = ("import_settings", "import_registry", "import_users", "allow_manager_role", "auto_sync", "push")
 LIST_FIELDS = TYPE_RULE_FIELDS + ("registry_prefixes",)
 TEXT_FIELDS = ("name", "url", "username", "certificate_path", "remote_prefix", "local_prefix", "conflict_policy")
 CONFLICT_POLICIES = ("skip", "remote", "local")
-# Every field stored on a Remote as a plain attribute (the password is stored apart, encrypted).
-SETTINGS_FIELDS = tuple(name for name in IRemote.names(all=False) if name != "password")
+# Secrets, stored apart, encrypted, and never shown.
+SECRET_FIELDS = ("password", "bundle_key")
+# Every field stored on a Remote as a plain attribute.
+SETTINGS_FIELDS = tuple(name for name in IRemote.names(all=False) if name not in SECRET_FIELDS)

@@ -84,6 +84,11 @@ class SyncState(Persistent):
     feed_checkpoint: tuple[str, int] = ("", -1)
     feed_rules = ""
     feed_retry: OOTreeSet | tuple = ()
+    # Bundles (jobs/bundles.py). ``last_bundle``: the id of the last bundle imported from the
+    # peer. ``bundle_sent``: (this site's change log, its head, the bundle's id) of the last
+    # bundle exported for the peer.
+    last_bundle = ""
+    bundle_sent: tuple[str, int, str] = ("", -1, "")
 
     def __init__(self) -> None:
         self.index = OOBTree()

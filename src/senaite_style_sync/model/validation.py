@@ -38,6 +38,8 @@ BAD_POLICY = "Choose one of: skip, remote, local."
 PREFIXES_WITHOUT_REGISTRY = "Registry prefixes need Import Registry."
 REGISTRY_WITHOUT_PREFIXES = "Import Registry needs at least one registry prefix."
 BAD_REGISTRY_PREFIX = "A registry prefix is a dotted name: letters, digits, '_', '-' and '.'."
+SHORT_BUNDLE_KEY = "A bundle key has at least 16 characters."
+MIN_BUNDLE_KEY = 16
 
 
 def url_error(url: str) -> str | None:
@@ -139,6 +141,8 @@ def option_errors(data: dict[str, Any]) -> dict[str, str]:
     interval = data.get("auto_sync_interval")
     if isinstance(interval, bool) or not isinstance(interval, int) or not 1 <= interval <= MAX_INTERVAL:
         errors["auto_sync_interval"] = BAD_INTERVAL
+    if data.get("bundle_key") and len(data["bundle_key"]) < MIN_BUNDLE_KEY:
+        errors["bundle_key"] = SHORT_BUNDLE_KEY
     percent = data.get("max_delete_percent")
     if isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 100:
         errors["max_delete_percent"] = BAD_PERCENT

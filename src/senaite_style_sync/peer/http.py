@@ -170,6 +170,12 @@ class PeerHTTP:
         """POST ``body`` as JSON (never retried); the JSON answer, as get_json reads it."""
         return self.json_answer(self.request("POST", url, json=body, retry=False), url)
 
+    def upload(self, url: str, path: str) -> Any:
+        """POST the file at ``path`` as the body (never retried); the JSON answer."""
+        with open(path, "rb") as body:
+            response = self.request("POST", url, data=body, headers={"Content-Type": "application/zip"}, retry=False)
+        return self.json_answer(response, url)
+
     def get_object(self, url: str, params: Any = None) -> dict[str, Any]:
         """Like get_json, for answers that must be a JSON object."""
         data = self.get_json(url, params)

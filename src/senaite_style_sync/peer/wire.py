@@ -33,3 +33,24 @@ SYNC_CHANGES_MAX_PAGE = 1000
 SYNC_CHANGES_MAX_ORDER = 100
 # What an entry's ``kinds`` may name.
 CHANGE_KINDS = ("create", "edit", "move", "delete", "workflow", "order", "sharing", "default_page", "layout")
+# Offline bundles (docs/bundles.rst): one zip file of what a pull would read, signed.
+#   manifest.json          {"format", "id", "previous", "origin", "site_url", "log", "since", "head", "created"}
+#                          ``since`` null: everything (a listing); a number: the change feed's entries after it
+#   site.json              what GET on the site answers ({"@id", "UID"})
+#   listing.jsonl          @sync-list items, one per line (everything only)
+#   default_pages.json     UIDs of the default pages (everything only)
+#   changes.jsonl          @sync-changes entries after ``since``, one per line (changes only)
+#   lookup.jsonl           @sync-list items of the objects and folders a lookup may ask for
+#   orders.json            folder UID -> the ids of its children, in order
+#   objects/<uid>.json     what @sync-read serves of the object
+#   blobs/<sha256>         the bytes of a file or image, once per sha256
+#   manifest-sha256.txt    "<sha256>  <member>" per member above (BagIt's manifest)
+# The zip's comment, the file's last 64 bytes, is its signature: the HMAC-SHA256, in hex, of every
+# byte before it, with the key both sites share. Any byte altered anywhere, and the file is refused.
+#   GET  @sync-bundle/<remote>   the receiver's checkpoint for that Remote: {"log", "seq", "bundle"}
+#   POST @sync-bundle/<remote>   a bundle (the zip as the body), applied as that Remote's import
+BUNDLE_FORMAT = "senaite_style_sync-bundle/1"
+SYNC_BUNDLE = "@sync-bundle"
+BUNDLE_MANIFEST = "manifest.json"
+BUNDLE_HASHES = "manifest-sha256.txt"
+BUNDLE_SIGNATURE_BYTES = 64

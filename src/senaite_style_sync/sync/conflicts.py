@@ -75,6 +75,7 @@ def keep_local(applier, remote_uid: str) -> None:
     if remote_rev is not None:  # a revision of this site's that descends from both: the peer takes it
         local = current_revision(obj, applier.site_id)
         store_revision(obj, merged(local, remote_rev, applier.site_id, local.fingerprint), local.fingerprint)
+        applier.local.revised(obj)
     applier.record(remote_uid, obj, entry, token)
 
 

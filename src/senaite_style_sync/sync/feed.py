@@ -100,6 +100,18 @@ def update_from_feed(remote, job: Job, reader: PeerReader, local: LocalSite) -> 
     return FeedUpdate(only, reread)
 
 
+def advance(state, job: Job, failed: set[str], importer_errors: int) -> None:
+    """After the content of an Import or Get Updates: the listing's cursor moves when no
+    content failed; the change feed's checkpoint moves in any case, and what failed is
+    planned again by the next run (writes only what changed)."""
+    if job.counts.get("errors", 0) == importer_errors and state.cursor != state.listed_at:
+        state.cursor = state.listed_at
+    if state.feed_checkpoint != state.feed_read:
+        state.feed_checkpoint = state.feed_read
+    if set(state.feed_retry) != failed:
+        state.feed_retry = OOTreeSet(failed)
+
+
 def revised(state: SyncState, local: LocalSite, changes: dict[str, FeedChange]) -> set[str]:
     """The objects whose revision on the peer is not their copy's (or is not known): read again,
     even where their entry looks the same (an edit that re-dated nothing)."""

@@ -151,18 +151,19 @@ def hold_deletions(remote, job: Job, plan: Plan) -> None:
     plan.delete = []
 
 
-def delete_confirmed(site, remote, job: Job, reader: PeerReader) -> None:
+def delete_confirmed(site, remote, job: Job, reader: PeerReader | None) -> None:
     """The "delete" step: carry out the deletions another run held back, as confirmed by a user.
 
-    Only those still synced, still not listed and still gone from the peer are deleted.
+    Only those still synced, still not listed and still gone from the peer are deleted
+    (without a ``reader``, for a bundle's deletions: gone when the signed bundle was written).
     """
     held = JobStore(site).get(job.confirms)
     state = remote.state
     uids = [uid for uid, _path in held.pending_deletes if uid in state.synced and uid not in state.index]
-    back = {item.uid for item in reader.existing(uids)}
+    back = {item.uid for item in reader.existing(uids)} if reader is not None else set()
     for uid in back:
         job.add_warning(state.synced[uid].remote_path, "delete", BACK_ON_PEER)
-    applier = Applier(site, remote, site.REQUEST, reader.base)
+    applier = Applier(site, remote, site.REQUEST, reader.base if reader is not None else remote.url)
     gone = [uid for uid in uids if uid not in back]
     job.total = len(gone)
     held.confirmed_by = job.id

@@ -86,3 +86,9 @@ class LocalSite:
         tell the change log (the sync writes without the events it would hear otherwise)."""
         self.catalog.catalog_object(obj, idxs=idxs or [], update_metadata=not idxs)
         notify(SyncIndexed(obj, list(idxs or []), created))
+
+    @staticmethod
+    def revised(obj) -> None:
+        """Tell the change log the sync gave ``obj`` a new revision, and nothing to catalog (a
+        merge of both sides' versions: the sites that read this one's feed must learn it)."""
+        notify(SyncIndexed(obj, [], False))

@@ -63,6 +63,7 @@ def by_revision(
     if found == "diverged" and not (decided or policy == "remote"):
         if policy == "local":
             store_revision(obj, merged(current, remote_rev, applier.site_id, current.fingerprint), current.fingerprint)
+            applier.local.revised(obj)
             applier.record(remote_uid, obj, entry, fetched.token, keep_local_stamp=True)
             applier.state.conflicts.pop(remote_uid, None)
             return "unchanged"

@@ -69,6 +69,49 @@ def served(seq: int, change: Change) -> dict[str, Any]:
     }
 
 
+def visible_items(site, log: ChangeLog, page: list[tuple[int, Change]]) -> list[dict[str, Any]]:
+    """The entries of ``page`` as served to the current user (see the module's docstring)."""
+    catalog = getToolByName(site, "portal_catalog")
+    live = [change.uid for _seq, change in page if change.path and not change.deleted]
+    visible = {brain.UID for brain in catalog.searchResults(UID=live)} if live else set()
+    roles = set(catalog._listAllowedRolesAndUsers(getSecurityManager().getUser()))
+    items = []
+    for seq, change in page:
+        if not change.path:
+            shown = True  # the site root: only the order of its children
+        elif change.deleted:
+            shown = bool(roles.intersection(change.allowed))
+        else:
+            shown = change.uid in visible
+        if shown:
+            items.append(served(seq, change))
+        elif log.newest_seq(change.uid) == seq:
+            items.append({"seq": seq, "uid": change.uid, "withheld": True})
+    return items
+
+
+def folder_orders(site, uids: list[Any]) -> dict[str, list[str]]:
+    """folder UID -> the ids of its children the current user may see, in the folder's order."""
+    catalog = getToolByName(site, "portal_catalog")
+    site_uid = site.UID()
+    result = {}
+    for uid in uids:
+        if not isinstance(uid, str) or not UID.match(uid):
+            continue
+        folder = site if uid == site_uid else None
+        for brain in catalog.searchResults(UID=uid) if folder is None else ():
+            try:
+                folder = brain.getObject()
+            except (KeyError, AttributeError):
+                folder = None
+        if folder is None or getattr(aq_base(folder), "objectIds", None) is None:
+            continue
+        path = "/".join(folder.getPhysicalPath())
+        shown = {brain.getId for brain in catalog.searchResults(path={"query": path, "depth": 1})}
+        result[uid] = [item_id for item_id in folder.objectIds() if item_id in shown]
+    return result
+
+
 class SyncChangesGet(Service):
     def reply(self) -> dict[str, Any]:
         log = change_log(self.context)
@@ -111,44 +154,10 @@ class SyncChangesGet(Service):
         }
 
     def items(self, log: ChangeLog, page: list[tuple[int, Change]]) -> list[dict[str, Any]]:
-        catalog = getToolByName(self.context, "portal_catalog")
-        live = [change.uid for _seq, change in page if change.path and not change.deleted]
-        visible = {brain.UID for brain in catalog.searchResults(UID=live)} if live else set()
-        roles = set(catalog._listAllowedRolesAndUsers(getSecurityManager().getUser()))
-        items = []
-        for seq, change in page:
-            if not change.path:
-                shown = True  # the site root: only the order of its children
-            elif change.deleted:
-                shown = bool(roles.intersection(change.allowed))
-            else:
-                shown = change.uid in visible
-            if shown:
-                items.append(served(seq, change))
-            elif log.newest_seq(change.uid) == seq:
-                items.append({"seq": seq, "uid": change.uid, "withheld": True})
-        return items
+        return visible_items(self.context, log, page)
 
     def orders(self, uids: Any) -> dict[str, list[str]]:
-        """folder UID -> the ids of its children the caller may see, in the folder's order."""
         uids = [uids] if isinstance(uids, str) else list(uids)
         if len(uids) > wire.SYNC_CHANGES_MAX_ORDER:
             raise BadRequest(f"Ask for at most {wire.SYNC_CHANGES_MAX_ORDER} folders at a time.")
-        catalog = getToolByName(self.context, "portal_catalog")
-        site_uid = self.context.UID()
-        result = {}
-        for uid in uids:
-            if not isinstance(uid, str) or not UID.match(uid):
-                continue
-            folder = self.context if uid == site_uid else None
-            for brain in catalog.searchResults(UID=uid) if folder is None else ():
-                try:
-                    folder = brain.getObject()
-                except (KeyError, AttributeError):
-                    folder = None
-            if folder is None or getattr(aq_base(folder), "objectIds", None) is None:
-                continue
-            path = "/".join(folder.getPhysicalPath())
-            shown = {brain.getId for brain in catalog.searchResults(path={"query": path, "depth": 1})}
-            result[uid] = [item_id for item_id in folder.objectIds() if item_id in shown]
-        return result
+        return folder_orders(self.context, uids)

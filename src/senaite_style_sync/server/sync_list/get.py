@@ -34,6 +34,32 @@ def meta_digest(obj) -> str:
     return hashlib.sha1(json.dumps(state, sort_keys=True).encode()).hexdigest()
 
 
+def listing_items(brains) -> list[dict[str, Any]]:
+    """The items of ``brains`` as @sync-list serves them."""
+    positions: dict[str, dict[str, int]] = {}
+    items = []
+    for brain in brains:
+        item = {
+            "@id": brain.getURL(),
+            "UID": brain.UID,
+            "portal_type": brain.portal_type,
+            "modified": json_compatible(brain.modified),
+            "review_state": brain.review_state or "",
+        }
+        try:
+            obj = brain.getObject()
+        except (KeyError, AttributeError):
+            # A stale catalog entry: listed as @search lists it; reading it will tell it is gone.
+            items.append(item)
+            continue
+        parent = aq_parent(obj)
+        parent_path = "/".join(parent.getPhysicalPath())
+        if parent_path not in positions:
+            positions[parent_path] = {item_id: i for i, item_id in enumerate(parent.objectIds())}
+        items.append(item | {"position": positions[parent_path].get(obj.getId(), 0), "meta": meta_digest(obj)})
+    return items
+
+
 class SyncListGet(Service):
     def reply(self) -> dict[str, Any]:
         form = self.request.form
@@ -46,25 +72,4 @@ class SyncListGet(Service):
         if after:
             query["UID"] = {"query": str(after), "range": "min"}
         results = getToolByName(self.context, "portal_catalog").searchResults(**query)
-        positions: dict[str, dict[str, int]] = {}
-        items = []
-        for brain in results[: max(size, 1)]:
-            item = {
-                "@id": brain.getURL(),
-                "UID": brain.UID,
-                "portal_type": brain.portal_type,
-                "modified": json_compatible(brain.modified),
-                "review_state": brain.review_state or "",
-            }
-            try:
-                obj = brain.getObject()
-            except (KeyError, AttributeError):
-                # A stale catalog entry: listed as @search lists it; reading it will tell it is gone.
-                items.append(item)
-                continue
-            parent = aq_parent(obj)
-            parent_path = "/".join(parent.getPhysicalPath())
-            if parent_path not in positions:
-                positions[parent_path] = {item_id: i for i, item_id in enumerate(parent.objectIds())}
-            items.append(item | {"position": positions[parent_path].get(obj.getId(), 0), "meta": meta_digest(obj)})
-        return {"items": items, "items_total": len(results)}
+        return {"items": listing_items(results[: max(size, 1)]), "items_total": len(results)}

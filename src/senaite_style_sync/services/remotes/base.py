@@ -23,6 +23,7 @@ from senaite_style_sync.model.jobs import Job
 from senaite_style_sync.model.remote import Remote
 from senaite_style_sync.model.schema import BOOL_FIELDS
 from senaite_style_sync.model.schema import LIST_FIELDS
+from senaite_style_sync.model.schema import SECRET_FIELDS
 from senaite_style_sync.model.schema import TEXT_FIELDS
 from senaite_style_sync.model.state import Conflict
 from senaite_style_sync.model.storage import RemoteStorage
@@ -30,7 +31,7 @@ from senaite_style_sync.model.storage import RemoteStorage
 
 TRIGGER = "rest"
 INT_FIELDS = ("auto_sync_interval", "max_delete_percent")
-WRITABLE_FIELDS = frozenset(TEXT_FIELDS + BOOL_FIELDS + LIST_FIELDS + INT_FIELDS + ("password",))
+WRITABLE_FIELDS = frozenset(TEXT_FIELDS + BOOL_FIELDS + LIST_FIELDS + INT_FIELDS + SECRET_FIELDS)
 UNKNOWN_FIELD = _("Unknown field.")
 
 
@@ -54,7 +55,7 @@ def body_errors(body: dict[str, Any]) -> dict[str, str]:
     for key, value in body.items():
         if key not in WRITABLE_FIELDS:
             errors[key] = UNKNOWN_FIELD
-        elif key in TEXT_FIELDS + ("password",) and not isinstance(value, str):
+        elif key in TEXT_FIELDS + SECRET_FIELDS and not isinstance(value, str):
             errors[key] = _("Expected a string.")
         elif key in BOOL_FIELDS and not isinstance(value, bool):
             errors[key] = _("Expected true or false.")
@@ -110,6 +111,7 @@ class RemotesService(Service):
             "@id": f"{self.base_url()}/{remote.name}",
             **remote.settings(),
             "has_password": remote.has_password,
+            "has_bundle_key": remote.has_bundle_key,
             "last_runs": {
                 step: {"time": run["time"].isoformat(), "outcome": run["outcome"], "count": run["count"]}
                 for step, run in remote.last_runs.items()

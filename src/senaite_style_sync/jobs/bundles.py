@@ -1,0 +1,165 @@
+"""The bundle steps as job bodies: Export to file, Import from file, and Push.
+
+A Remote's bundle key signs what this site writes for the other site and checks what it
+reads from it. Export writes this site's changes since the last bundle (or everything)
+into the bundle directory; Import from file applies a bundle as a Get Updates from the
+sender would (the same reader checks, plan and writer), only when it starts at this
+Remote's checkpoint; Push asks the receiver's ``@sync-bundle`` where it stands, and sends
+it a bundle from there.
+"""
+
+import os
+import tempfile
+from typing import Any
+from urllib.parse import quote
+
+from senaite_style_sync.config import bundle_dir
+from senaite_style_sync.model.changes import change_log
+from senaite_style_sync.model.jobs import Job
+from senaite_style_sync.peer import wire
+from senaite_style_sync.peer.bundle import Bundle
+from senaite_style_sync.peer.bundle import BundleError
+from senaite_style_sync.peer.bundle import BundleReader
+from senaite_style_sync.peer.http import PeerHTTP
+from senaite_style_sync.server.bundles.export import ExportError
+from senaite_style_sync.server.bundles.export import export_bundle
+from senaite_style_sync.sync.feed import advance
+from senaite_style_sync.sync.feed import update_from_feed
+from senaite_style_sync.sync.fetch import fetch
+from senaite_style_sync.sync.importing import apply_plan
+from senaite_style_sync.sync.local import LocalSite
+
+
+ALREADY = "This bundle was imported already: nothing written."
+OLDER = (
+    "This bundle ends at {head}, and this site has applied the sender's changes up to {seq} already: nothing written."
+)
+OUT_OF_SEQUENCE = (
+    "This bundle starts after change {since} of the sender, but this site has applied its changes up to {seq}"
+    " ({log}): import the bundles in the order they were written, or ask the sender for a bundle since {seq}"
+    " (or of everything)."
+)
+RULES_CHANGED = "The type rules changed since the last import: import a bundle of everything."
+NOTHING_TO_PUSH = "The receiver has every change of this site already: nothing sent."
+
+
+class BundleRefused(Exception):
+    """The bundle step cannot run (no key, a bundle out of sequence, damaged or unsigned, …)."""
+
+
+def export_since(remote, job: Job, log) -> tuple[int | None, str]:
+    """Where an export starts (None: everything) and the id of the bundle it follows.
+
+    ``job.since``: "all", a number of this site's change log, or "" for after the last
+    bundle exported for this Remote (everything when there was none, or in another log)."""
+    sent_log, sent_head, sent_id = remote.state.bundle_sent
+    if job.since == "all":
+        return None, ""
+    if job.since:
+        return int(job.since), sent_id
+    if sent_log == log.id and log.floor <= sent_head <= log.head:
+        return sent_head, sent_id
+    return None, ""
+
+
+def write_bundle(site, remote, job: Job, directory: str, since: int | None, previous: str) -> tuple[str, dict]:
+    """The path of a new bundle in ``directory``, and its manifest."""
+    os.makedirs(directory, exist_ok=True)
+    descriptor, path = tempfile.mkstemp(prefix=f"{remote.name}-", suffix=".zip", dir=directory)
+    os.close(descriptor)
+
+    def progress(done: int, total: int) -> None:
+        job.done, job.total = done, total
+
+    try:
+        manifest = export_bundle(site, site.REQUEST, path, remote.bundle_key(), since, previous, progress)
+    except ExportError as error:
+        os.unlink(path)
+        raise BundleRefused(str(error)) from None
+    except BaseException:
+        os.unlink(path)
+        raise
+    return path, manifest
+
+
+def export_step(site, remote, job: Job) -> None:
+    log = change_log(site)
+    if log is None:
+        raise BundleRefused("This site keeps no change log: install the add-on's profile again.")
+    since, previous = export_since(remote, job, log)
+    path, manifest = write_bundle(site, remote, job, bundle_dir(), since, previous)
+    job.bundle = path
+    job.counts["objects"] = manifest["objects"]
+    remote.state.bundle_sent = (manifest["log"], manifest["head"], manifest["id"])
+    job.message = described(manifest)
+
+
+def described(manifest: dict[str, Any]) -> str:
+    what = "everything" if manifest["since"] is None else f"the changes after {manifest['since']}"
+    return f"Bundle {manifest['id']}: {what} up to change {manifest['head']}, {manifest['objects']} objects."
+
+
+def import_step(site, remote, job: Job, tmpdir: str) -> None:
+    """Apply the bundle at ``job.bundle`` (removed afterwards, however the step ends)."""
+    try:
+        try:
+            bundle = Bundle(job.bundle, remote.bundle_key())
+        except BundleError as error:
+            raise BundleRefused(str(error)) from None
+        try:
+            apply_bundle(site, remote, job, BundleReader(bundle, tmpdir))
+        finally:
+            bundle.close()
+    finally:
+        if os.path.exists(job.bundle):
+            os.unlink(job.bundle)
+
+
+def apply_bundle(site, remote, job: Job, reader: BundleReader) -> None:
+    manifest = reader.manifest
+    state = remote.state
+    if manifest["id"] == state.last_bundle:
+        job.add_warning("", "bundle", ALREADY)
+        return
+    log, seq = state.feed_checkpoint
+    feed = None
+    if manifest["since"] is None:
+        if log == manifest["log"] and seq >= manifest["head"]:
+            raise BundleRefused(OLDER.format(head=manifest["head"], seq=seq))
+        fetch(remote, job, reader, LocalSite(site))
+    else:
+        if (log, seq) != (manifest["log"], manifest["since"]):
+            shown = "nothing yet" if seq < 0 else f"log {log}" if log != manifest["log"] else f"log {log[:8]}…"
+            raise BundleRefused(OUT_OF_SEQUENCE.format(since=manifest["since"], seq=max(seq, 0), log=shown))
+        feed = update_from_feed(remote, job, reader, LocalSite(site))
+        if feed is None:
+            raise BundleRefused(RULES_CHANGED)
+    only = feed.only if feed is not None else None
+    failed = apply_plan(site, remote, job, reader, only=only, reread=feed.reread if feed else ())
+    advance(state, job, failed, 0)
+    state.last_bundle = manifest["id"]
+    job.message = described(manifest)
+
+
+def push_step(site, remote, job: Job, http: PeerHTTP) -> None:
+    """Send the receiver a bundle of this site's changes since its checkpoint for this Remote."""
+    log = change_log(site)
+    if log is None:
+        raise BundleRefused("This site keeps no change log: install the add-on's profile again.")
+    url = f"{http.url}/{wire.SYNC_BUNDLE}/{quote(remote.name)}"
+    answer = http.get_object(url)
+    their_log, seq, previous = answer.get("log"), answer.get("seq"), answer.get("bundle")
+    if not isinstance(their_log, str) or type(seq) is not int or not isinstance(previous, str):
+        raise BundleRefused(f"The receiver's {wire.SYNC_BUNDLE} answered without its checkpoint.")
+    since = seq if their_log == log.id and log.floor <= seq <= log.head else None
+    if since is not None and since == log.head:
+        job.message = NOTHING_TO_PUSH
+        return
+    path, manifest = write_bundle(site, remote, job, http.tmpdir or tempfile.gettempdir(), since, previous)
+    try:
+        sent = http.upload(url, path)
+    finally:
+        os.unlink(path)
+    receiver_job = sent.get("job") if isinstance(sent, dict) else None
+    job.counts["objects"] = manifest["objects"]
+    job.message = f"{described(manifest)} Sent; the receiver applies it as its job {receiver_job!s:.300}."

@@ -1,0 +1,441 @@
+"""Offline bundles: the file format (peer/wire.py), its signature, and reading one as a peer.
+
+A bundle holds what a pull from the sending site would read: its listing or its change
+feed since a number, the objects named, their files once by sha256, the order of the
+folders concerned. Every member's sha256 is in ``manifest-sha256.txt`` (as in BagIt), and
+the whole file is signed with HMAC-SHA256 and a key both sites share (the signature is the
+zip's comment, its last bytes). A bundle is read only after the signature and every
+member's hash were checked; then ``BundleReader`` answers the sync as a peer would, so the
+same checks of the peer's answers, the same plan and the same writer apply.
+
+The file is untrusted input: its size, its number of members, each member's size and the
+size of what it inflates to are bounded, and names outside the format are refused.
+"""
+
+import hashlib
+import hmac
+import json
+import os
+import re
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Iterator
+from typing import IO
+from typing import Any
+
+from senaite_style_sync.config import product_config
+from senaite_style_sync.peer import wire
+from senaite_style_sync.peer.errors import PeerError
+from senaite_style_sync.peer.feed import FeedChange
+from senaite_style_sync.peer.feed import FeedError
+from senaite_style_sync.peer.feed import FeedGone
+from senaite_style_sync.peer.feed import FeedHead
+from senaite_style_sync.peer.feed import parse_change
+from senaite_style_sync.peer.http import max_blob_bytes
+from senaite_style_sync.peer.listing import MAX_TEXT
+from senaite_style_sync.peer.listing import UID
+from senaite_style_sync.peer.listing import UNPLACED
+from senaite_style_sync.peer.listing import ListingItem
+from senaite_style_sync.peer.listing import listing_item
+from senaite_style_sync.peer.listing import max_listing_size
+from senaite_style_sync.peer.listing import with_positions
+from senaite_style_sync.peer.readers import AddonReader
+
+
+# The largest bundle accepted: product-config ``max-bundle-size`` (bytes), else this.
+MAX_BUNDLE_BYTES = 8 * 1024**3
+MAX_MEMBERS = 1_000_000
+# The most a member other than a file may hold once inflated (a listing of many objects is the largest).
+MAX_RECORDS_BYTES = 512 * 1024**2
+MAX_OBJECT_BYTES = 64 * 1024**2
+SHA256 = re.compile(r"[0-9a-f]{64}")
+MEMBER = re.compile(r"(objects/[0-9A-Za-z_-]{1,64}\.json|blobs/[0-9a-f]{64})")
+RECORDS = ("site.json", "listing.jsonl", "default_pages.json", "changes.jsonl", "lookup.jsonl", "orders.json")
+CHUNK = 1024 * 1024
+
+
+class BundleError(PeerError):
+    """The bundle cannot be used: damaged, unsigned, signed with another key, or malformed."""
+
+
+def max_bundle_bytes() -> int:
+    try:
+        return max(int(product_config().get("max-bundle-size", MAX_BUNDLE_BYTES)), 1)
+    except ValueError:
+        return MAX_BUNDLE_BYTES
+
+
+def file_mac(stream: IO[bytes], key: bytes, length: int) -> str:
+    """The HMAC-SHA256 of the first ``length`` bytes of ``stream``, in hex."""
+    mac = hmac.new(key, digestmod=hashlib.sha256)
+    stream.seek(0)
+    while length > 0 and (chunk := stream.read(min(CHUNK, length))):
+        mac.update(chunk)
+        length -= len(chunk)
+    return mac.hexdigest()
+
+
+def sign(path: str, key: bytes) -> None:
+    """Write the signature of the bundle at ``path`` over its placeholder (its last bytes)."""
+    with open(path, "r+b") as stream:
+        length = stream.seek(0, os.SEEK_END) - wire.BUNDLE_SIGNATURE_BYTES
+        digest = file_mac(stream, key, length)
+        stream.seek(length)
+        stream.write(digest.encode("ascii"))
+
+
+def signed_by(path: str, key: bytes) -> bool:
+    """Is the file at ``path`` signed with ``key``, every byte of it?"""
+    with open(path, "rb") as stream:
+        length = stream.seek(0, os.SEEK_END) - wire.BUNDLE_SIGNATURE_BYTES
+        if length <= 0:
+            return False
+        stream.seek(length)
+        stated = stream.read(wire.BUNDLE_SIGNATURE_BYTES)
+        return hmac.compare_digest(stated, file_mac(stream, key, length).encode("ascii"))
+
+
+class BundleWriter:
+    """Writes a bundle to ``stream`` member by member (the archive is never built in memory);
+    ``close()`` adds the manifest of hashes and room for the signature (``sign``)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.zip = zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True)
+        self.hashes: dict[str, str] = {}
+
+    def add(self, name: str, data: bytes) -> None:
+        self.zip.writestr(name, data)
+        self.hashes[name] = hashlib.sha256(data).hexdigest()
+
+    def add_json(self, name: str, value: Any) -> None:
+        self.add(name, json.dumps(value, sort_keys=True).encode())
+
+    def add_lines(self, name: str, values: Iterable[Any]) -> None:
+        self.add(name, b"".join(json.dumps(value, sort_keys=True).encode() + b"\n" for value in values))
+
+    def add_blob(self, sha256: str, source: IO[bytes]) -> None:
+        """A file's bytes under their sha256 (once; the name is checked against the bytes)."""
+        name = f"blobs/{sha256}"
+        if name in self.hashes:
+            return
+        digest = hashlib.sha256()
+        with self.zip.open(name, "w", force_zip64=True) as member:
+            while chunk := source.read(CHUNK):
+                digest.update(chunk)
+                member.write(chunk)
+        if digest.hexdigest() != sha256:
+            raise ValueError(f"A file's bytes do not have the sha256 {sha256} stated for them.")
+        self.hashes[name] = sha256
+
+    def close(self) -> None:
+        hashes = "".join(f"{digest}  {name}\n" for name, digest in sorted(self.hashes.items())).encode()
+        self.zip.writestr(wire.BUNDLE_HASHES, hashes)
+        self.zip.comment = b"0" * wire.BUNDLE_SIGNATURE_BYTES
+        self.zip.close()
+
+
+class Bundle:
+    """A bundle file, checked: its signature with ``key``, its members, their sizes and sha256."""
+
+    def __init__(self, path: str, key: bytes) -> None:
+        if not key:
+            raise BundleError("No bundle key is stored for this Remote: a bundle cannot be checked without one.")
+        self.path = path
+        if os.path.getsize(path) > max_bundle_bytes():
+            raise BundleError(f"The bundle is larger than {max_bundle_bytes()} bytes.")
+        if not signed_by(path, key):
+            raise BundleError(
+                "The bundle's signature does not match this Remote's bundle key: it was altered, damaged,"
+                " not signed, or signed with another key."
+            )
+        try:
+            self.zip = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as error:
+            raise BundleError(f"The file is not a bundle (no zip archive): {error}") from None
+        try:
+            self.members = self.checked_members()
+            self.manifest = self.checked_manifest()
+        except BaseException:
+            self.zip.close()
+            raise
+
+    def close(self) -> None:
+        self.zip.close()
+
+    def checked_members(self) -> dict[str, zipfile.ZipInfo]:
+        infos = self.zip.infolist()
+        if len(infos) > MAX_MEMBERS:
+            raise BundleError(f"The bundle holds more than {MAX_MEMBERS} members.")
+        members: dict[str, zipfile.ZipInfo] = {}
+        for info in infos:
+            name = info.filename
+            allowed = name in RECORDS or name in (wire.BUNDLE_MANIFEST, wire.BUNDLE_HASHES)
+            if not allowed and not MEMBER.fullmatch(name):
+                raise BundleError(f"The bundle holds a member that is not part of the format: {name[:100]!r}.")
+            if name in members:
+                raise BundleError(f"The bundle holds {name} twice.")
+            members[name] = info
+        for name in (wire.BUNDLE_MANIFEST, wire.BUNDLE_HASHES):
+            if name not in members:
+                raise BundleError(f"The bundle has no {name}.")
+        hashes = self.read(wire.BUNDLE_HASHES, MAX_RECORDS_BYTES, members)
+        listed: dict[str, str] = {}
+        for line in hashes.decode("utf-8", "replace").splitlines():
+            digest, _sep, name = line.partition("  ")
+            if not SHA256.fullmatch(digest) or name in listed:
+                raise BundleError("The bundle's manifest of hashes is malformed.")
+            listed[name] = digest
+        unlisted = set(members) - set(listed) - {wire.BUNDLE_HASHES}
+        if unlisted or set(listed) - set(members):
+            raise BundleError("The bundle's members are not those its manifest of hashes lists: it is damaged.")
+        for name, digest in listed.items():
+            limit = max_blob_bytes() if name.startswith("blobs/") else MAX_RECORDS_BYTES
+            if self.sha256(members[name], limit) != digest:
+                raise BundleError(f"The bundle's {name} is not what its manifest of hashes says: it is damaged.")
+        return members
+
+    def read(self, name: str, limit: int, members: dict[str, zipfile.ZipInfo] | None = None) -> bytes:
+        """A member's bytes, at most ``limit`` of them once inflated."""
+        info = (members if members is not None else self.members).get(name)
+        if info is None:
+            raise BundleError(f"The bundle has no {name}.")
+        data = b"".join(self.chunks(info, limit))
+        return data
+
+    def chunks(self, info: zipfile.ZipInfo, limit: int) -> Iterator[bytes]:
+        if info.file_size > limit:
+            raise BundleError(f"The bundle's {info.filename} is larger than {limit} bytes.")
+        size = 0
+        try:
+            with self.zip.open(info) as member:
+                while chunk := member.read(CHUNK):
+                    size += len(chunk)
+                    if size > limit:  # the stated size is the archive's word: the bytes count
+                        raise BundleError(f"The bundle's {info.filename} inflates to more than {limit} bytes.")
+                    yield chunk
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            OSError,
+            EOFError,
+            ValueError,
+            NotImplementedError,
+            RuntimeError,
+        ) as error:
+            raise BundleError(f"The bundle's {info.filename} cannot be read (damaged): {error}") from None
+
+    def sha256(self, info: zipfile.ZipInfo, limit: int) -> str:
+        digest = hashlib.sha256()
+        for chunk in self.chunks(info, limit):
+            digest.update(chunk)
+        return digest.hexdigest()
+
+    def json(self, name: str, limit: int = MAX_RECORDS_BYTES) -> Any:
+        try:
+            return json.loads(self.read(name, limit))
+        except ValueError:
+            raise BundleError(f"The bundle's {name} is not JSON.") from None
+
+    def lines(self, name: str) -> Iterator[Any]:
+        """The JSON values of a ``.jsonl`` member, one per line (none when the member is absent)."""
+        if name not in self.members:
+            return
+        for line in self.read(name, MAX_RECORDS_BYTES).splitlines():
+            try:
+                yield json.loads(line)
+            except ValueError:
+                raise BundleError(f"The bundle's {name} holds a line that is not JSON.") from None
+
+    def checked_manifest(self) -> dict[str, Any]:
+        manifest = self.json(wire.BUNDLE_MANIFEST, 64 * 1024)
+        if not isinstance(manifest, dict) or manifest.get("format") != wire.BUNDLE_FORMAT:
+            raise BundleError(f"The bundle's manifest is not of the format {wire.BUNDLE_FORMAT}.")
+        since, head = manifest.get("since"), manifest.get("head")
+        for name in ("id", "log", "origin", "site_url"):
+            value = manifest.get(name)
+            if not isinstance(value, str) or not value or len(value) > MAX_TEXT:
+                raise BundleError(f"The bundle's manifest has no {name}.")
+        if not isinstance(manifest.get("previous", ""), str) or not re.fullmatch(r"[0-9a-f]{32}", manifest["id"]):
+            raise BundleError("The bundle's manifest names no valid id or previous bundle.")
+        if type(head) is not int or head < 0 or not (since is None or (type(since) is int and 0 <= since <= head)):
+            raise BundleError("The bundle's manifest has no valid range of the change log (since, head).")
+        if not manifest["site_url"].startswith(("http://", "https://")):
+            raise BundleError("The bundle's manifest names no site URL.")
+        return manifest
+
+    def blob_to(self, sha256: str, directory: str | None, size: int | None) -> str:
+        """The file with that sha256, copied into a temporary file in ``directory``."""
+        name = f"blobs/{sha256}" if isinstance(sha256, str) and SHA256.fullmatch(sha256) else ""
+        if name not in self.members:
+            raise BundleError(f"The bundle holds no file with the sha256 {sha256!r:.80}.")
+        if size is not None and self.members[name].file_size != size:
+            raise BundleError(f"The bundle's file {sha256} does not have the size the object states.")
+        with tempfile.NamedTemporaryFile(prefix="sync-blob-", dir=directory, delete=False) as stream:
+            try:
+                for chunk in self.chunks(self.members[name], max_blob_bytes()):
+                    stream.write(chunk)
+            except BaseException:
+                os.unlink(stream.name)
+                raise
+        return stream.name
+
+
+class BundleFiles:
+    """What the sync asks of a peer's HTTP besides reads: its files, here from the bundle."""
+
+    def __init__(self, bundle: Bundle, url: str, tmpdir: str | None) -> None:
+        self.bundle = bundle
+        self.url = url
+        self.tmpdir = tmpdir
+        self.requests_made = 0
+
+    def download(self, url: str, size: int | None = None, sha256: str | None = None) -> str:
+        if not sha256:
+            raise BundleError(f"The bundle states no sha256 for {url[:200]}: the file cannot be found in it.")
+        return self.bundle.blob_to(sha256, self.tmpdir, size)
+
+
+class BundleReader(AddonReader):
+    """Reads a checked bundle as the sync reads a peer with this add-on (peer/readers.py)."""
+
+    def __init__(self, bundle: Bundle, tmpdir: str | None = None) -> None:
+        manifest = bundle.manifest
+        super().__init__(BundleFiles(bundle, manifest["site_url"].rstrip("/"), tmpdir))  # type: ignore[arg-type]
+        self.bundle = bundle
+        self.manifest = manifest
+        self._base = manifest["site_url"].rstrip("/")
+        self.identity = manifest["origin"]
+        self._lookup: dict[str, dict[str, Any]] | None = None
+        self._orders: dict[str, Any] | None = None
+
+    @property
+    def everything(self) -> bool:
+        return self.manifest["since"] is None
+
+    def listing(self, on_page: Callable[[int], None] | None = None) -> list[ListingItem]:
+        if not self.everything:
+            raise BundleError("This bundle holds changes, not everything: it has no listing.")
+        ranks: dict[str, int] = {}
+        items = []
+        for item in self.bundle.lines("listing.jsonl"):
+            if not isinstance(item, dict):
+                raise BundleError("The bundle's listing holds an entry that is no object.")
+            position = item.get("position")
+            if isinstance(item.get("UID"), str):
+                ranks.setdefault(item["UID"], position if type(position) is int else UNPLACED)
+            items.append(item)
+        if len(items) > max_listing_size():
+            raise BundleError(f"The bundle lists more than {max_listing_size()} objects.")
+        if on_page is not None:
+            on_page(len(items))
+        return with_positions(list(self.listed(iter(items)).values()), ranks)
+
+    def default_page_uids(self) -> set[str]:
+        uids = self.bundle.json("default_pages.json") if "default_pages.json" in self.bundle.members else []
+        if not isinstance(uids, list) or not all(isinstance(uid, str) and UID.fullmatch(uid) for uid in uids):
+            raise BundleError("The bundle's default pages are not a list of UIDs.")
+        return set(uids)
+
+    def lookup(self) -> dict[str, dict[str, Any]]:
+        if self._lookup is None:
+            self._lookup = {}
+            for item in self.bundle.lines("lookup.jsonl"):
+                if not isinstance(item, dict) or not isinstance(item.get("UID"), str):
+                    raise BundleError("The bundle's lookup holds an entry without a UID.")
+                self._lookup[item["UID"]] = item
+        return self._lookup
+
+    def existing(self, uids: Iterable[str]) -> list[ListingItem]:
+        """Those of ``uids`` the sending site had when it wrote the bundle."""
+        found = []
+        self.unreadable = set()
+        lookup = self.lookup()
+        for uid in uids:
+            item = lookup.get(uid)
+            if item is None:
+                continue
+            path = self.relative_path(item.get("@id"))
+            try:
+                if not path:
+                    raise ValueError("not an object of the peer's site")
+                found.append(listing_item(item, path))
+            except ValueError:
+                self.unreadable.add(uid)
+        return found
+
+    def read_batch(self, uids: list[str]) -> list[dict[str, Any]]:
+        items = []
+        for uid in uids:
+            name = f"objects/{uid}.json"
+            if isinstance(uid, str) and UID.fullmatch(uid) and name in self.bundle.members:
+                item = self.bundle.json(name, MAX_OBJECT_BYTES)
+                if not isinstance(item, dict):
+                    raise BundleError(f"The bundle's {name} is not a JSON object.")
+                items.append(item)
+        return items
+
+    def sharing(self, path: str) -> dict[str, Any]:
+        raise BundleError(f"The bundle holds no local roles of {path[:200]}.")
+
+    def changes_head(self) -> FeedHead | None:
+        return FeedHead(self.manifest["log"], self.manifest["head"])
+
+    def changes(self, since: int, log: str) -> tuple[list[FeedChange], int]:
+        """The bundle's entries, when it starts where the checkpoint is."""
+        if self.everything or log != self.manifest["log"] or since != self.manifest["since"]:
+            raise FeedGone("The bundle does not start at this Remote's checkpoint.")
+        changes = []
+        previous = since
+        for item in self.bundle.lines("changes.jsonl"):
+            try:
+                change = parse_change(item)
+            except ValueError as error:
+                raise FeedError(f"The bundle's change feed is malformed: {error}.") from None
+            if not previous < change.seq <= self.manifest["head"]:
+                raise FeedError(f"The bundle's change feed misorders its entries (at {change.seq}).")
+            previous = change.seq
+            changes.append(change)
+            if len(changes) > max_listing_size():
+                raise FeedError(f"The bundle's change feed goes on beyond {max_listing_size()} entries.")
+        return changes, self.manifest["head"]
+
+    def folder_orders(self, uids: Iterable[str]) -> dict[str, list[str]]:
+        if self._orders is None:
+            orders = self.bundle.json("orders.json") if "orders.json" in self.bundle.members else {}
+            if not isinstance(orders, dict):
+                raise FeedError("The bundle's folder orders are not a JSON object.")
+            self._orders = orders
+        result = {}
+        for uid in uids:
+            ids = self._orders.get(uid)
+            if ids is None:
+                continue
+            if (
+                not isinstance(ids, list)
+                or len(ids) > max_listing_size()
+                or not all(isinstance(item_id, str) and 0 < len(item_id) <= MAX_TEXT for item_id in ids)
+            ):
+                raise FeedError(f"The bundle's order of the folder {uid} is not a list of ids.")
+            result[uid] = ids
+        return result
+
+
+def save_upload(source: IO[bytes], directory: str, limit: int | None = None) -> str:
+    """Copy an uploaded bundle into ``directory`` (at most ``limit`` bytes); the file's path."""
+    limit = max_bundle_bytes() if limit is None else limit
+    os.makedirs(directory, exist_ok=True)
+    size = 0
+    with tempfile.NamedTemporaryFile(prefix="bundle-", suffix=".zip", dir=directory, delete=False) as stream:
+        try:
+            while chunk := source.read(CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise BundleError(f"The bundle is larger than {limit} bytes.")
+                stream.write(chunk)
+        except BaseException:
+            os.unlink(stream.name)
+            raise
+    return stream.name

@@ -1,0 +1,1 @@
+"""What this site writes into an offline bundle for another site (peer/bundle.py)."""

@@ -1,0 +1,1 @@
+"""@sync-bundle: a sender that cannot be reached pushes its bundles here."""
