@@ -1,9 +1,12 @@
 """The screens in headless Chromium: the form by keyboard, folded fieldsets, filterable types, Test connection
-in place, the Sync page through Fetch, Import and Verify, history and conflicts; no console errors anywhere.
+in place, the Sync page through Fetch, Import and Verify, history and conflicts, a bundle exported, downloaded
+and imported; no console errors anywhere.
 
 The screenshots in docs/images/ are taken here, so the documentation shows the screens as they are.
 """
 
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,7 +32,8 @@ from tests.test_sync_ui import retitle
 
 IMAGES = Path(__file__).resolve().parent.parent / "docs" / "images"
 JOB_TIMEOUT_MS = 60_000
-FOLDED = ("import-options", "prefixes", "content-types", "auto-sync")
+BUNDLE_KEY = "the labs shared bundle key"
+FOLDED = ("import-options", "prefixes", "content-types", "auto-sync", "bundles")
 
 
 class BrowserUITestCase(SyncTestCase):
@@ -217,7 +221,9 @@ class TestSyncScreens(BrowserUITestCase):
             self.assertEqual(page.locator("#plan-src").get_attribute("data-plan-state"), "none")
             group = page.locator("#status-src .step-buttons button")
             self.assertEqual(group.all_inner_texts(), ["Fetch", "Import", "Get Updates", "Verify"])
-            self.assertEqual(page.locator("#more-actions-src a").all_inner_texts(), ["Updates since…", "History"])
+            self.assertEqual(
+                page.locator("#more-actions-src a").all_inner_texts(), ["Updates since…", "History", "Bundles and push"]
+            )
 
             page.click("#step-fetch-src")
             self.wait_for_job(page, "Fetch")
@@ -294,3 +300,45 @@ class TestSyncScreens(BrowserUITestCase):
             transaction.commit()
             page.wait_for_function("document.querySelector('#job-src .job-done').textContent === '24'")
             self.assert_clean(page)
+
+
+class TestBundleScreens(BrowserUITestCase):
+    def setUp(self):
+        super().setUp()
+        self.tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+
+    def test_export_download_and_import_a_bundle(self):
+        self.on_source()
+        originals = build_corpus(self.source, 6)
+        create_remote(self.source, {"name": "to-plone", "url": self.plone_url, "bundle_key": BUNDLE_KEY})
+        transaction.commit()
+        self.make_remote(remote_prefix="", bundle_key=BUNDLE_KEY)
+        source_url = site_url(self.layer, "source")
+        with self.page() as page:
+            page.goto(f"{source_url}/@@sync-bundles?remote=to-plone")
+            self.assertEqual(page.locator("#no-bundle-key").count(), 0)
+            page.click("#form-buttons-export")
+            page.wait_for_url("**/@@sync-bundles?remote=to-plone")
+            self.assertEqual(wait_for_job_threads(), [])
+            page.reload()
+            with page.expect_download() as download:
+                page.click("#bundle-download")
+            bundle = Path(self.tmp) / "bundle.zip"
+            download.value.save_as(bundle)
+            self.screenshot(page, "bundles")
+
+            page.goto(f"{self.plone_url}/@@sync-bundles?remote=src")
+            page.click("#form-buttons-import")  # no file chosen: said so, nothing started
+            self.assertIn("Choose a bundle file", page.locator("#bundle-error").inner_text())
+            page.set_input_files("#bundle", str(bundle))
+            page.click("#form-buttons-import")
+            page.wait_for_url("**/@@sync-bundles?remote=src")
+            self.assertEqual(wait_for_job_threads(), [])
+            page.reload()
+            self.assertIn("Applied up to change", page.locator("#checkpoint").inner_text())
+            self.assert_clean(page)
+        transaction.begin()
+        job = JobStore(self.portal).history("src")[0]
+        self.assertEqual((job.step, job.state, list(job.errors)), ("bundle", "done", []))
+        self.assertEqual({find(self.portal, obj.UID()) is not None for obj in originals}, {True})
