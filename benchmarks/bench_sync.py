@@ -74,6 +74,7 @@ PEER_READY = "PEER-READY "
 BASE_PROFILES = ["plone.app.contenttypes:default", "plone.restapi:default"]
 ADDON_PROFILES = BASE_PROFILES + ["senaite_style_sync:default"]
 EDITS, MOVES, DELETES = 10, 2, 2
+BUNDLE_KEY = "the benchmark's bundle key"
 TARGET_SPEEDUP = 3.0
 # The ZODB cache of the test layer's database is ZODB's default, 400 objects per connection;
 # the instance that buildout writes (parts/instance/etc/zope.conf) has cache-size 30000.
@@ -299,15 +300,17 @@ class BenchSync(SyncTestCase):
         )
         transaction.commit()
 
-    def step(self, site, name: str, step: str) -> tuple[Job, float]:
+    def step(self, site, name: str, step: str, bundle: str = "") -> tuple[Job, float]:
         """Run one step with the job thread's own body (its own ZODB connection, request and
-        system user), here in this thread; (job, seconds).
+        system user), here in this thread; (job, seconds). ``bundle``: the file an import from
+        file applies.
 
         The peer client's requests are also tallied by kind in ``self.request_kinds``.
         """
         transaction.commit()
         setSite(site)
         job = Job(name, step, "bench")
+        job.bundle = bundle
         JobStore(site).add(job)
         transaction.commit()
         kinds: dict[str, int] = {}
@@ -427,6 +430,7 @@ class BenchSync(SyncTestCase):
             ("(a') from a stock peer", self.phase_stock_peer),
             ("(b) plone.exportimport", self.phase_exportimport),
             ("(c) create loop", lambda: self.phase_create_loop(corpus)),
+            ("(g) a bundle of everything", self.phase_bundle),
             ("memory runs", self.phase_memory if self.memory else None),
             ("(d) Get Updates after changes", lambda: self.phase_updates(corpus)),
             ("(e) Get Updates, nothing changed", self.phase_no_changes),
@@ -491,6 +495,35 @@ class BenchSync(SyncTestCase):
         self.record_errors("(a') fetch", fetch)
         self.record_errors("(a') import", job)
         self.check(job.counts.get("created") == self.n, f"(a') created {job.counts.get('created')} of {self.n} objects")
+
+    # (g) ---------------------------------------------------------------------------------
+
+    def phase_bundle(self):
+        """(g) everything as a bundle: exported from a site that holds the corpus, moved (copied
+        to another directory, as onto a USB stick) and imported into a new site; beside (a)."""
+        r = self.results
+        setSite(self.source)
+        outgoing = {"name": "bundle-out", "url": "https://receiver.invalid/Plone", "bundle_key": BUNDLE_KEY}
+        create_remote(self.source, outgoing)
+        transaction.commit()
+        export, export_seconds = self.step(self.source, "bundle-out", "export")
+        r["g_mib"] = os.path.getsize(export.bundle) / 2**20
+        with tempfile.TemporaryDirectory(prefix="bench-stick-") as stick:
+            started = time.perf_counter()
+            moved = shutil.move(export.bundle, os.path.join(stick, "bundle.zip"))
+            r["g_move_seconds"] = time.perf_counter() - started
+            site = self.new_site("frombundle", ADDON_PROFILES)
+            incoming = {"name": "bundle-in", "url": "https://sender.invalid/Plone", "bundle_key": BUNDLE_KEY}
+            create_remote(site, incoming)
+            transaction.commit()
+            job, import_seconds = self.step(site, "bundle-in", "bundle", bundle=moved)
+        r["g_export_seconds"] = export_seconds
+        r["g_import_seconds"] = import_seconds
+        r["g_seconds"] = export_seconds + r["g_move_seconds"] + import_seconds
+        r["g_rate"] = self.n / r["g_seconds"]
+        self.record_errors("(g) export", export)
+        self.record_errors("(g) import", job)
+        self.check(job.counts.get("created") == self.n, f"(g) created {job.counts.get('created')} of {self.n} objects")
 
     # (b) ---------------------------------------------------------------------------------
 
@@ -808,7 +841,18 @@ class BenchSync(SyncTestCase):
             ]
         else:
             rows.append(("(b) plone.exportimport", f"not measured: {r.get('b_error')}"))
-        rows += [("(c) api.content.create loop", f"{r['c_seconds']:.1f} s, {r['c_rate']:.1f} objects/s")]
+        rows += [
+            ("(c) api.content.create loop", f"{r['c_seconds']:.1f} s, {r['c_rate']:.1f} objects/s"),
+            (
+                "(g) a bundle of everything: export, move, import",
+                f"{r['g_seconds']:.1f} s, {r['g_rate']:.1f} objects/s, {r['g_mib']:.1f} MiB",
+            ),
+            (
+                "    export / move / import",
+                f"{r['g_export_seconds']:.1f} s / {r['g_move_seconds']:.2f} s / {r['g_import_seconds']:.1f} s",
+            ),
+            ("(g) / (a)", f"{r['g_rate'] / r['a_rate']:.2f} times as fast (target: at least 1)"),
+        ]
         if "b_rate" in r:
             rows += [
                 ("(a) / (b)", f"{r['a_rate'] / r['b_rate']:.2f} times as fast (target: at least {TARGET_SPEEDUP:g})"),
@@ -952,6 +996,9 @@ class BenchSync(SyncTestCase):
             "  A plain ``api.content.create`` loop writing the same objects (type, place, id,",
             "  title, text, image and file data, event dates, published state) into another",
             f"  new site, committing every {COMMIT_EVERY} objects as the sync does: the local write limit.",
+            "(g)",
+            "  Export to file of everything in the benchmark's own copy of ``source`` (the same corpus),",
+            "  the bundle moved to another directory, and Import from file into a new site.",
             "(d)",
             f"  On the peer, over its REST API: {EDITS} title edits (PATCH), {MOVES} moves (@move),",
             f"  {DELETES} deletions (DELETE); then Get Updates.",
@@ -966,6 +1013,8 @@ class BenchSync(SyncTestCase):
             "* (d) issues requests in proportion to the changes (from the peer's change feed; a peer"
             " without one is listed too).",
             "* (e) writes nothing.",
+            "* (g): importing a bundle of N objects (with its export and its move) is at least as fast as"
+            " pulling them over HTTP (a).",
             "",
             "Results",
             "-------",
@@ -981,6 +1030,8 @@ class BenchSync(SyncTestCase):
             lines.append(f"{label.ljust(width)}  {value}")
         lines += [border, ""]
         verdicts = []
+        bundle_met = "met" if r["g_rate"] >= r["a_rate"] else "NOT met"
+        verdicts.append(f"* (g) is {r['g_rate'] / r['a_rate']:.2f} times as fast as (a): target {bundle_met}.")
         if speedup is not None:
             met = "met" if speedup >= TARGET_SPEEDUP else "NOT met"
             verdicts.append(f"* (a) is {speedup:.2f} times as fast as (b): target {met}.")

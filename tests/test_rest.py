@@ -79,6 +79,18 @@ class TestCrud(RestTestCase):
         self.assertEqual(self.call("PATCH", "/lab1", json={"password": "changed"}).status_code, 204)
         self.assertEqual(self.stored("lab1").password(), "changed")
 
+        # The bundle key: write-only as the password, at least 16 characters.
+        short = self.call("PATCH", "/lab1", json={"bundle_key": "too short"})
+        self.assertEqual(short.status_code, 400, short.text)
+        self.assertIn("at least 16 characters", short.json()["error"]["errors"]["bundle_key"])
+        self.assertFalse(self.stored("lab1").has_bundle_key)
+        key = "a bundle key both labs share"
+        self.assertEqual(self.call("PATCH", "/lab1", json={"bundle_key": key, "push": True}).status_code, 204)
+        shown = self.call("GET", "/lab1")
+        self.assertNotIn(key, shown.text)
+        self.assertEqual((shown.json()["has_bundle_key"], shown.json()["push"]), (True, True))
+        self.assertEqual(self.stored("lab1").bundle_key(), key.encode())
+
         deleted = self.call("DELETE", "/lab1")
         self.assertEqual(deleted.status_code, 204)
         self.assertIsNone(self.stored("lab1"))
