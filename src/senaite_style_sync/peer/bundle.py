@@ -39,7 +39,6 @@ from senaite_style_sync.peer.listing import MAX_TEXT
 from senaite_style_sync.peer.listing import UID
 from senaite_style_sync.peer.listing import UNPLACED
 from senaite_style_sync.peer.listing import ListingItem
-from senaite_style_sync.peer.listing import listing_item
 from senaite_style_sync.peer.listing import max_listing_size
 from senaite_style_sync.peer.listing import with_positions
 from senaite_style_sync.peer.readers import AddonReader
@@ -354,16 +353,8 @@ class BundleReader(AddonReader):
         self.unreadable = set()
         lookup = self.lookup()
         for uid in uids:
-            item = lookup.get(uid)
-            if item is None:
-                continue
-            path = self.relative_path(item.get("@id"))
-            try:
-                if not path:
-                    raise ValueError("not an object of the peer's site")
-                found.append(listing_item(item, path))
-            except ValueError:
-                self.unreadable.add(uid)
+            if uid in lookup:
+                self.take_found(uid, lookup[uid], found)
         return found
 
     def read_batch(self, uids: list[str]) -> list[dict[str, Any]]:

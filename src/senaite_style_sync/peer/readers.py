@@ -225,14 +225,18 @@ class StockReader:
                         f"The peer answers a lookup of {len(batch)} UIDs with an entry for another one, or none "
                         f"({shown(item.get('UID'))}); nothing is deleted on its word."
                     )
-                path = self.relative_path(item.get("@id"))
-                try:
-                    if not path:
-                        raise ValueError("not an object of the peer's site")
-                    found.append(listing_item(item, path))
-                except ValueError:
-                    self.unreadable.add(uid)
+                self.take_found(uid, item, found)
         return found
+
+    def take_found(self, uid: str, item: dict[str, Any], found: list[ListingItem]) -> None:
+        """A lookup's entry for ``uid`` into ``found``; one that cannot be read goes to ``unreadable``."""
+        path = self.relative_path(item.get("@id"))
+        try:
+            if not path:
+                raise ValueError("not an object of the peer's site")
+            found.append(listing_item(item, path))
+        except ValueError:
+            self.unreadable.add(uid)
 
     def read_batch(self, uids: list[str]) -> list[dict[str, Any]]:
         """Full JSON with review history of those of ``uids`` the peer has."""

@@ -5,11 +5,8 @@ from typing import Any
 from plone.protect.interfaces import IDisableCSRFProtection
 from plone.restapi.deserializer import json_body
 from plone.restapi.exceptions import DeserializationError
-from plone.restapi.services import Service
 from zExceptions import NotFound
 from zope.interface import alsoProvides
-from zope.interface import implementer
-from zope.publisher.interfaces import IPublishTraverse
 
 from senaite_style_sync import _
 from senaite_style_sync.actions.conflicts import ConflictNotFound
@@ -27,6 +24,7 @@ from senaite_style_sync.model.schema import SECRET_FIELDS
 from senaite_style_sync.model.schema import TEXT_FIELDS
 from senaite_style_sync.model.state import Conflict
 from senaite_style_sync.model.storage import RemoteStorage
+from senaite_style_sync.services.traversal import PathService
 
 
 TRIGGER = "rest"
@@ -64,13 +62,8 @@ def body_errors(body: dict[str, Any]) -> dict[str, str]:
     return errors
 
 
-@implementer(IPublishTraverse)
-class RemotesService(Service):
+class RemotesService(PathService):
     """Collects the path after @sync-remotes into ``self.params``."""
-
-    def __init__(self, context, request) -> None:
-        super().__init__(context, request)
-        self.params: list[str] = []
 
     def render(self):
         # As plone.restapi's own write services do: a JSON API request cannot carry a form
@@ -78,10 +71,6 @@ class RemotesService(Service):
         # cross-site HTML form cannot send.
         alsoProvides(self.request, IDisableCSRFProtection)
         return super().render()
-
-    def publishTraverse(self, request, name: str):
-        self.params.append(name)
-        return self
 
     # path after @sync-remotes -> method; "{name}" matches any one segment and is passed on
     routes: dict[str, str] = {}

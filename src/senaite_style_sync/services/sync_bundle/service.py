@@ -8,11 +8,8 @@ signature is checked with the Remote's bundle key when the job applies it.
 from typing import Any
 
 from plone.protect.interfaces import IDisableCSRFProtection
-from plone.restapi.services import Service
 from zExceptions import NotFound
 from zope.interface import alsoProvides
-from zope.interface import implementer
-from zope.publisher.interfaces import IPublishTraverse
 
 from senaite_style_sync import _
 from senaite_style_sync.actions.bundles import checkpoint
@@ -25,18 +22,10 @@ from senaite_style_sync.model.remote import Remote
 from senaite_style_sync.model.storage import RemoteStorage
 from senaite_style_sync.peer.bundle import BundleError
 from senaite_style_sync.peer.bundle import max_bundle_bytes
+from senaite_style_sync.services.traversal import PathService
 
 
-@implementer(IPublishTraverse)
-class BundleService(Service):
-    def __init__(self, context, request) -> None:
-        super().__init__(context, request)
-        self.params: list[str] = []
-
-    def publishTraverse(self, request, name: str):
-        self.params.append(name)
-        return self
-
+class BundleService(PathService):
     def named_remote(self) -> Remote:
         remote = RemoteStorage(self.context).get(self.params[0]) if len(self.params) == 1 else None
         if remote is None:
