@@ -35,6 +35,7 @@ from tests.topology import build_small_corpus
 
 
 KEY = "a secret both labs share"
+PUSHER_PASSWORD = "the pusher's own password"
 
 
 class BundleTestCase(TopologyTestCase):
@@ -118,7 +119,7 @@ class TestBundleRefusals(BundleTestCase):
         second = self.export(self.a, "server")
         self.a.edit(self.corpus["seite-1"].UID(), "Drei")
         third = self.export(self.a, "server")
-        self.refused(self.c, "laptop", second, "import the bundles in the order they were written")
+        self.refused(self.c, "laptop", second, "import a bundle of everything first")
         self.assertIsNone(self.c.find(self.corpus["seite-1"].UID()))
         self.import_file(self.c, "laptop", first)
         self.refused(self.c, "laptop", third, "import the bundles in the order they were written")
@@ -127,11 +128,11 @@ class TestBundleRefusals(BundleTestCase):
         self.import_file(self.c, "laptop", third)
         self.assert_same(self.a, self.c, "in order at last")
 
-    def rewritten(self, path: str, change, signed: bool = False) -> str:
+    def rewritten(self, path: str, change, signed: bool = False, compression=zipfile.ZIP_STORED) -> str:
         """A copy of the bundle with ``change(name, data) -> data`` applied to each member;
-        unsigned, or ``signed`` with the right key."""
+        unsigned, or ``signed`` with the right key (as a stolen laptop could sign it)."""
         target = os.path.join(self.tmp, f"altered-{len(os.listdir(self.tmp))}.zip")
-        with zipfile.ZipFile(path) as source, zipfile.ZipFile(target, "w") as copy:
+        with zipfile.ZipFile(path) as source, zipfile.ZipFile(target, "w", compression) as copy:
             for name in source.namelist():
                 data = change(name, source.read(name))
                 if data is not None:
@@ -178,6 +179,20 @@ class TestBundleRefusals(BundleTestCase):
                 self.import_file(self.c, "laptop", flipped)
             raw[position] ^= 0x01
         self.assertIsNone(self.c.find(uid))
+        # Signed with the key, but beyond what a bundle may be.
+        same = self.rewritten(bundle, lambda name, data: data, signed=True)
+        with mock.patch("senaite_style_sync.peer.bundle.MAX_MEMBERS", 5):
+            self.refused(self.c, "laptop", same, "more than 5 members")
+        with mock.patch("senaite_style_sync.peer.bundle.MAX_INFLATION", 0):
+            self.refused(self.c, "laptop", same, "inflate to more than")
+        with mock.patch("senaite_style_sync.peer.bundle.MAX_LINE_BYTES", 10):
+            self.refused(self.c, "laptop", same, "a line longer than 10 bytes")
+        bzipped = self.rewritten(bundle, lambda name, data: data, signed=True, compression=zipfile.ZIP_BZIP2)
+        self.refused(self.c, "laptop", bzipped, "compressed in a way bundles are not")
+        own = self.rewritten(bundle, lambda name, data: data, signed=True)
+        self.a.enter()
+        self.a.add_remote("laptop", self.c, bundle_key=KEY)  # its own bundle, fed back to it
+        self.refused(self.a, "laptop", own, "written by this site itself")
         # The right bundle, but this Remote holds another key.
         self.c.enter()
         edit_remote(RemoteStorage(self.c.site).get("laptop"), {"bundle_key": "another key of sixteen"})
@@ -188,8 +203,11 @@ class TestBundleRefusals(BundleTestCase):
 class TestPush(BundleTestCase):
     def setUp(self):
         super().setUp()
-        # The laptop cannot be reached: it pushes to the middleman (b), to its Remote of the same name.
-        self.a.add_remote("laptop", self.b, bundle_key=KEY, push=True)
+        # The laptop cannot be reached: it pushes to the middleman (b), to its Remote of the same
+        # name, as a user there who may push bundles and do nothing else of the add-on's.
+        self.b.enter().acl_users.userFolderAddUser("pusher", PUSHER_PASSWORD, ["Sync Sender"], [])
+        transaction.commit()
+        self.a.add_remote("laptop", self.b, bundle_key=KEY, push=True, username="pusher", password=PUSHER_PASSWORD)
         self.b.add_remote("laptop", self.a, bundle_key="another secret, b's own", max_delete_percent=0)
         self.b.add_remote("server", self.c, bundle_key="the middleman and the server")
         self.c.add_remote("middleman", self.b, bundle_key="the middleman and the server", max_delete_percent=0)
@@ -223,6 +241,12 @@ class TestPush(BundleTestCase):
         self.assertGreater(answer.json()["seq"], 0)
         nothing = self.a.pull("laptop", "push")
         self.assertIn("nothing sent", nothing.message)
+        pusher = ("pusher", PUSHER_PASSWORD)
+        for path in ("@sync-remotes", "@sync-jobs", "@@sync"):  # nothing else of the add-on's
+            answer = requests.get(
+                f"{self.b.url}/{path}", auth=pusher, headers={"Accept": "application/json"}, timeout=30
+            )
+            self.assertIn(answer.status_code, (401, 403), path)
 
     def test_the_chain_laptop_middleman_server_by_push_file_and_pull(self):
         self.b.enter()
@@ -254,6 +278,15 @@ class TestPushEndpoint(BundleTestCase):
             timeout=30,
         )
         self.assertEqual(unknown.status_code, 404)
+        self.c.add_remote("keyless", self.a)
+        keyless = requests.post(
+            f"{self.c.url}/{wire.SYNC_BUNDLE}/keyless",
+            data=b"zip",
+            auth=OWNER,
+            headers={"Accept": "application/json"},
+            timeout=30,
+        )
+        self.assertEqual(keyless.status_code, 409, keyless.text)
         garbage = requests.post(
             url, data=io.BytesIO(b"not a zip"), auth=OWNER, headers={"Accept": "application/json"}, timeout=30
         )

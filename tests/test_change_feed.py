@@ -552,6 +552,22 @@ class TestCommitOrder(unittest.TestCase):
         self.assertEqual([seq for seq, _change in log2.tail.entries], [4, 5, 6])
         self.assertEqual((log2.newest_seq("a"), log2.newest_seq("old1")), (6, 2))
 
+    def test_two_that_logged_the_same_object_conflict_and_the_retry_describes_it_again(self):
+        (first, log1), (second, log2) = two_writers(self, committed=1)
+        log1.extend([Change("x", ("edit",), "ordner/x", "Document", modified="2026-12-02T10:00:00")])
+        log2.extend([Change("x", ("sharing",), "ordner/x", "Document", modified="2026-12-02T09:00:00")])
+        first.commit()
+        with self.assertRaises(ConflictError):
+            second.commit()
+        second.abort()
+        log2.extend([Change("x", ("sharing",), "ordner/x", "Document", modified="2026-12-02T10:00:00")])
+        second.commit()
+        first.begin()
+        self.assertEqual(
+            [(seq, change.modified) for seq, change in log1.page(1, 10)],
+            [(2, "2026-12-02T10:00:00"), (3, "2026-12-02T10:00:00")],
+        )
+
     def test_two_that_both_moved_the_tail_conflict(self):
         (first, log1), (second, log2) = two_writers(self, committed=changes_module.SETTLE_AT)
         log1.extend([new("a")])

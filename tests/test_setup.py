@@ -19,6 +19,7 @@ from senaite_style_sync.testing import SYNC_INTEGRATION_TESTING
 
 
 MANAGE_REMOTES = "senaite_style_sync: Manage remotes"  # as registered in permissions.zcml
+PUSH_BUNDLES = "senaite_style_sync: Push bundles"
 
 
 class TestInstall(unittest.TestCase):
@@ -38,6 +39,13 @@ class TestInstall(unittest.TestCase):
     def test_permission_granted_to_manager_and_site_administrator(self):
         roles = {r["name"] for r in self.portal.rolesOfPermission(MANAGE_REMOTES) if r["selected"]}
         self.assertEqual(roles, {"Manager", "Site Administrator"})
+
+    def test_push_permission_also_granted_to_the_sync_sender_role_which_has_nothing_else_of_ours(self):
+        roles = {r["name"] for r in self.portal.rolesOfPermission(PUSH_BUNDLES) if r["selected"]}
+        self.assertEqual(roles, {"Manager", "Site Administrator", "Sync Sender"})
+        self.assertIn("Sync Sender", self.portal.validRoles())
+        sender = {p["name"] for p in self.portal.permissionsOfRole("Sync Sender") if p["selected"]}
+        self.assertEqual(sender, {PUSH_BUNDLES})
 
     def test_site_setup_link(self):
         configlet = [

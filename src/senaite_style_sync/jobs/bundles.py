@@ -16,10 +16,12 @@ from urllib.parse import quote
 from senaite_style_sync.config import bundle_dir
 from senaite_style_sync.model.changes import change_log
 from senaite_style_sync.model.jobs import Job
+from senaite_style_sync.model.jobs import JobStore
 from senaite_style_sync.peer import wire
 from senaite_style_sync.peer.bundle import Bundle
 from senaite_style_sync.peer.bundle import BundleError
 from senaite_style_sync.peer.bundle import BundleReader
+from senaite_style_sync.peer.feed import FeedError
 from senaite_style_sync.peer.http import PeerHTTP
 from senaite_style_sync.server.bundles.export import ExportError
 from senaite_style_sync.server.bundles.export import export_bundle
@@ -28,6 +30,7 @@ from senaite_style_sync.sync.feed import update_from_feed
 from senaite_style_sync.sync.fetch import fetch
 from senaite_style_sync.sync.importing import apply_plan
 from senaite_style_sync.sync.local import LocalSite
+from senaite_style_sync.sync.scope import TypeRules
 
 
 ALREADY = "This bundle was imported already: nothing written."
@@ -35,11 +38,17 @@ OLDER = (
     "This bundle ends at {head}, and this site has applied the sender's changes up to {seq} already: nothing written."
 )
 OUT_OF_SEQUENCE = (
-    "This bundle starts after change {since} of the sender, but this site has applied its changes up to {seq}"
-    " ({log}): import the bundles in the order they were written, or ask the sender for a bundle since {seq}"
-    " (or of everything)."
+    "This bundle starts after change {since} of the sender, but this site has applied its changes up to {seq}:"
+    " import the bundles in the order they were written, or ask the sender for a bundle since {seq} (or of"
+    " everything)."
+)
+NOT_STARTED = (
+    "This bundle starts after change {since} of the sender, but this site has applied none of this change log"
+    " of the sender's yet: import a bundle of everything first."
 )
 RULES_CHANGED = "The type rules changed since the last import: import a bundle of everything."
+OWN = "This bundle was written by this site itself: nothing written."
+UNREADABLE = "The bundle's changes cannot be read: {}"
 NOTHING_TO_PUSH = "The receiver has every change of this site already: nothing sent."
 
 
@@ -88,6 +97,11 @@ def export_step(site, remote, job: Job) -> None:
         raise BundleRefused("This site keeps no change log: install the add-on's profile again.")
     since, previous = export_since(remote, job, log)
     path, manifest = write_bundle(site, remote, job, bundle_dir(), since, previous)
+    for older in JobStore(site).history(remote.name):  # the latest export of a Remote is kept, no more
+        if older.step == "export" and older.bundle and older.bundle != path:
+            if os.path.exists(older.bundle):
+                os.unlink(older.bundle)
+            older.bundle = ""
     job.bundle = path
     job.counts["objects"] = manifest["objects"]
     remote.state.bundle_sent = (manifest["log"], manifest["head"], manifest["id"])
@@ -108,6 +122,8 @@ def import_step(site, remote, job: Job, tmpdir: str) -> None:
             raise BundleRefused(str(error)) from None
         try:
             apply_bundle(site, remote, job, BundleReader(bundle, tmpdir))
+        except BundleError as error:  # in its listing (what fails in an object is that object's error)
+            raise BundleRefused(str(error)) from None
         finally:
             bundle.close()
     finally:
@@ -116,8 +132,11 @@ def import_step(site, remote, job: Job, tmpdir: str) -> None:
 
 
 def apply_bundle(site, remote, job: Job, reader: BundleReader) -> None:
+    """Apply a checked bundle, once every check that can refuse it passed (nothing written before)."""
     manifest = reader.manifest
     state = remote.state
+    if manifest["origin"] == site.UID():
+        raise BundleRefused(OWN)
     if manifest["id"] == state.last_bundle:
         job.add_warning("", "bundle", ALREADY)
         return
@@ -128,12 +147,19 @@ def apply_bundle(site, remote, job: Job, reader: BundleReader) -> None:
             raise BundleRefused(OLDER.format(head=manifest["head"], seq=seq))
         fetch(remote, job, reader, LocalSite(site))
     else:
-        if (log, seq) != (manifest["log"], manifest["since"]):
-            shown = "nothing yet" if seq < 0 else f"log {log}" if log != manifest["log"] else f"log {log[:8]}…"
-            raise BundleRefused(OUT_OF_SEQUENCE.format(since=manifest["since"], seq=max(seq, 0), log=shown))
-        feed = update_from_feed(remote, job, reader, LocalSite(site))
-        if feed is None:
+        if log != manifest["log"] or seq < 0:
+            raise BundleRefused(NOT_STARTED.format(since=manifest["since"]))
+        if seq != manifest["since"]:
+            raise BundleRefused(OUT_OF_SEQUENCE.format(since=manifest["since"], seq=seq))
+        if state.feed_rules != TypeRules(remote).digest():
             raise BundleRefused(RULES_CHANGED)
+        try:
+            reader.changes(seq, log)
+        except (BundleError, FeedError) as error:
+            raise BundleRefused(UNREADABLE.format(error)) from None
+        feed = update_from_feed(remote, job, reader, LocalSite(site))
+        if feed is None:  # (checked above: it can be used)
+            raise BundleRefused(UNREADABLE.format("see the warnings"))
     only = feed.only if feed is not None else None
     failed = apply_plan(site, remote, job, reader, only=only, reread=feed.reread if feed else ())
     advance(state, job, failed, 0)

@@ -108,15 +108,21 @@ class ChangeTail(Persistent):
     def _p_resolveConflict(self, old: dict, committed: dict, new: dict) -> dict:
         """``new`` (this transaction's state) after ``committed`` (another's, committed since
         ``old`` was read): its own entries renumbered after the committed ones, the entries it
-        moved to the log dropped. Two transactions that both moved entries conflict."""
+        moved to the log dropped. Two transactions that both moved entries conflict, and so do
+        two that logged the same object: each described it from its own snapshot, and the
+        later number must hold its state after both (the retry describes it again)."""
         old_head = old["head"]
         before = {seq for seq, _change in old["entries"]}
         moved_here = before - {seq for seq, _change in new["entries"] if seq <= old_head}
         moved_there = before - {seq for seq, _change in committed["entries"] if seq <= old_head}
         if moved_here and moved_there:
             raise ConflictError("Two transactions moved the change log's newest entries.")
+        added = [(seq, change) for seq, change in new["entries"] if seq > old_head]
+        theirs = {change.uid for seq, change in committed["entries"] if seq > old_head}
+        if any(change.uid in theirs for _seq, change in added):
+            raise ConflictError("Two transactions logged a change of the same object.")
         offset = committed["head"] - old_head
-        added = tuple((seq + offset, change) for seq, change in new["entries"] if seq > old_head)
+        added = tuple((seq + offset, change) for seq, change in added)
         resolved = dict(committed)
         resolved["entries"] = tuple(item for item in committed["entries"] if item[0] not in moved_here) + added
         resolved["head"] = new["head"] + offset
@@ -211,7 +217,7 @@ class ChangeLog(Persistent):
         for seq in examined:
             change = self.entries[seq]
             newest = self.latest.get(change.uid)
-            if newest == seq:
+            if newest is None or newest == seq:  # (none: never so; kept rather than lost)
                 continue
             survivor = self.entries.get(newest) if newest is not None else None
             if survivor is not None and not set(change.kinds) <= set(survivor.kinds):

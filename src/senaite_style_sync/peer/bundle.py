@@ -8,16 +8,22 @@ zip's comment, its last bytes). A bundle is read only after the signature and ev
 member's hash were checked; then ``BundleReader`` answers the sync as a peer would, so the
 same checks of the peer's answers, the same plan and the same writer apply.
 
-The file is untrusted input: its size, its number of members, each member's size and the
-size of what it inflates to are bounded, and names outside the format are refused.
+The file is untrusted input, even signed (the sending site may be a stolen laptop, with
+its key): its size, its central directory, its number of members, each member's size, the
+size of all it inflates to, its lines and their number are bounded; only stored and
+deflated members and the format's names are accepted, and a file is taken out once however
+often the objects name it.
 """
 
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import re
+import struct
 import tempfile
+import threading
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -44,12 +50,21 @@ from senaite_style_sync.peer.listing import with_positions
 from senaite_style_sync.peer.readers import AddonReader
 
 
-# The largest bundle accepted: product-config ``max-bundle-size`` (bytes), else this.
-MAX_BUNDLE_BYTES = 8 * 1024**3
-MAX_MEMBERS = 1_000_000
+# The largest bundle accepted: product-config ``max-bundle-size`` (bytes), else this (waitress
+# refuses request bodies over 1 GiB unless its ``max_request_body_size`` is raised too).
+MAX_BUNDLE_BYTES = 1024**3
+# What all its members may inflate to, at most: this many times its size.
+MAX_INFLATION = 8
+MAX_MEMBERS = 250_000
+MAX_DIRECTORY_BYTES = 64 * 1024**2
 # The most a member other than a file may hold once inflated (a listing of many objects is the largest).
-MAX_RECORDS_BYTES = 512 * 1024**2
+MAX_RECORDS_BYTES = 256 * 1024**2
+MAX_LINE_BYTES = 1024**2
 MAX_OBJECT_BYTES = 64 * 1024**2
+COMPRESSIONS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+END_OF_DIRECTORY = struct.Struct("<4s4H2LH")  # the zip's end record, before the 64-byte comment
+ZIP64_LOCATOR = struct.Struct("<4sLQL")
+ZIP64_END = struct.Struct("<4sQ2H2L4Q")
 SHA256 = re.compile(r"[0-9a-f]{64}")
 MEMBER = re.compile(r"(objects/[0-9A-Za-z_-]{1,64}\.json|blobs/[0-9a-f]{64})")
 RECORDS = ("site.json", "listing.jsonl", "default_pages.json", "changes.jsonl", "lookup.jsonl", "orders.json")
@@ -95,6 +110,36 @@ def signed_by(path: str, key: bytes) -> bool:
         stream.seek(length)
         stated = stream.read(wire.BUNDLE_SIGNATURE_BYTES)
         return hmac.compare_digest(stated, file_mac(stream, key, length).encode("ascii"))
+
+
+def check_directory(path: str) -> None:
+    """Refuse a zip whose central directory, read from its end record (just before the 64-byte
+    signature), names more members or takes more bytes than a bundle may: before zipfile
+    reads it all into memory."""
+    with open(path, "rb") as stream:
+        end = stream.seek(0, os.SEEK_END) - wire.BUNDLE_SIGNATURE_BYTES - END_OF_DIRECTORY.size
+        if end < 0:
+            raise BundleError("The file is not a bundle (too short).")
+        stream.seek(end)
+        magic, _disk, _start, _here, members, size, _offset, comment = END_OF_DIRECTORY.unpack(
+            stream.read(END_OF_DIRECTORY.size)
+        )
+        if magic != b"PK\x05\x06" or comment != wire.BUNDLE_SIGNATURE_BYTES:
+            raise BundleError("The file is not a bundle (no zip archive with a signature).")
+        if members == 0xFFFF or size == 0xFFFFFFFF:  # zip64: its own end record says
+            stream.seek(max(end - ZIP64_LOCATOR.size, 0))
+            magic, _disk, offset, _disks = ZIP64_LOCATOR.unpack(stream.read(ZIP64_LOCATOR.size))
+            if magic != b"PK\x06\x07":
+                raise BundleError("The file is not a bundle (a broken zip64 end record).")
+            stream.seek(offset)
+            record = stream.read(ZIP64_END.size)
+            if len(record) != ZIP64_END.size or record[:4] != b"PK\x06\x06":
+                raise BundleError("The file is not a bundle (a broken zip64 end record).")
+            members, size = ZIP64_END.unpack(record)[7:9]
+    if members > MAX_MEMBERS or size > MAX_DIRECTORY_BYTES:
+        raise BundleError(
+            f"The bundle holds more than {MAX_MEMBERS} members, or a directory over {MAX_DIRECTORY_BYTES} bytes."
+        )
 
 
 class BundleWriter:
@@ -143,6 +188,9 @@ class Bundle:
         if not key:
             raise BundleError("No bundle key is stored for this Remote: a bundle cannot be checked without one.")
         self.path = path
+        self.taken_out: dict[str, str] = {}  # sha256 -> the file taken out of the bundle
+        self.handed = itertools.count()
+        self.lock = threading.Lock()  # the reader threads take files out
         if os.path.getsize(path) > max_bundle_bytes():
             raise BundleError(f"The bundle is larger than {max_bundle_bytes()} bytes.")
         if not signed_by(path, key):
@@ -150,6 +198,7 @@ class Bundle:
                 "The bundle's signature does not match this Remote's bundle key: it was altered, damaged,"
                 " not signed, or signed with another key."
             )
+        check_directory(path)
         try:
             self.zip = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as error:
@@ -163,14 +212,21 @@ class Bundle:
 
     def close(self) -> None:
         self.zip.close()
+        for path in self.taken_out.values():
+            if os.path.exists(path):
+                os.unlink(path)
 
     def checked_members(self) -> dict[str, zipfile.ZipInfo]:
         infos = self.zip.infolist()
         if len(infos) > MAX_MEMBERS:
             raise BundleError(f"The bundle holds more than {MAX_MEMBERS} members.")
         members: dict[str, zipfile.ZipInfo] = {}
+        if sum(info.file_size for info in infos) > MAX_INFLATION * max_bundle_bytes():
+            raise BundleError(f"The bundle's members inflate to more than {MAX_INFLATION} times the largest bundle.")
         for info in infos:
             name = info.filename
+            if info.compress_type not in COMPRESSIONS:
+                raise BundleError(f"The bundle's {name[:100]!r} is compressed in a way bundles are not.")
             allowed = name in RECORDS or name in (wire.BUNDLE_MANIFEST, wire.BUNDLE_HASHES)
             if not allowed and not MEMBER.fullmatch(name):
                 raise BundleError(f"The bundle holds a member that is not part of the format: {name[:100]!r}.")
@@ -235,18 +291,32 @@ class Bundle:
     def json(self, name: str, limit: int = MAX_RECORDS_BYTES) -> Any:
         try:
             return json.loads(self.read(name, limit))
-        except ValueError:
+        except (ValueError, RecursionError):
             raise BundleError(f"The bundle's {name} is not JSON.") from None
 
-    def lines(self, name: str) -> Iterator[Any]:
-        """The JSON values of a ``.jsonl`` member, one per line (none when the member is absent)."""
+    def lines(self, name: str, most: int) -> Iterator[Any]:
+        """The JSON values of a ``.jsonl`` member, one per line, at most ``most`` of them (none
+        when the member is absent); read a chunk at a time."""
         if name not in self.members:
             return
-        for line in self.read(name, MAX_RECORDS_BYTES).splitlines():
-            try:
-                yield json.loads(line)
-            except ValueError:
-                raise BundleError(f"The bundle's {name} holds a line that is not JSON.") from None
+        rest = b""
+        count = 0
+        for chunk in self.chunks(self.members[name], MAX_RECORDS_BYTES):
+            lines = (rest + chunk).split(b"\n")
+            rest = lines.pop()
+            for line in (*lines, rest):
+                if len(line) > MAX_LINE_BYTES:
+                    raise BundleError(f"The bundle's {name} holds a line longer than {MAX_LINE_BYTES} bytes.")
+            for line in lines:
+                count += 1
+                if count > most:
+                    raise BundleError(f"The bundle's {name} holds more than {most} entries.")
+                try:
+                    yield json.loads(line)
+                except (ValueError, RecursionError):
+                    raise BundleError(f"The bundle's {name} holds a line that is not JSON.") from None
+        if rest.strip():
+            raise BundleError(f"The bundle's {name} ends in the middle of a line.")
 
     def checked_manifest(self) -> dict[str, Any]:
         manifest = self.json(wire.BUNDLE_MANIFEST, 64 * 1024)
@@ -263,18 +333,30 @@ class Bundle:
             raise BundleError("The bundle's manifest has no valid range of the change log (since, head).")
         if not manifest["site_url"].startswith(("http://", "https://")):
             raise BundleError("The bundle's manifest names no site URL.")
+        if not UID.fullmatch(manifest["origin"]):
+            raise BundleError("The bundle's manifest names no site (its UID) it comes from.")
         return manifest
 
     def blob_to(self, sha256: str, directory: str | None, size: int | None) -> str:
-        """The file with that sha256, copied into a temporary file in ``directory``."""
+        """The file with that sha256 as a temporary file in ``directory`` (the caller's own: a
+        link to the one taken out of the bundle, once, whatever number of objects name it)."""
         name = f"blobs/{sha256}" if isinstance(sha256, str) and SHA256.fullmatch(sha256) else ""
         if name not in self.members:
             raise BundleError(f"The bundle holds no file with the sha256 {sha256!r:.80}.")
         if size is not None and self.members[name].file_size != size:
             raise BundleError(f"The bundle's file {sha256} does not have the size the object states.")
-        with tempfile.NamedTemporaryFile(prefix="sync-blob-", dir=directory, delete=False) as stream:
+        with self.lock:
+            if sha256 not in self.taken_out:
+                self.taken_out[sha256] = self.take_out(self.members[name], directory)
+            source = self.taken_out[sha256]
+            handed = f"{source}.{next(self.handed)}"
+            os.link(source, handed)
+        return handed
+
+    def take_out(self, info: zipfile.ZipInfo, directory: str | None) -> str:
+        with tempfile.NamedTemporaryFile(prefix="sync-bundle-blob-", dir=directory, delete=False) as stream:
             try:
-                for chunk in self.chunks(self.members[name], max_blob_bytes()):
+                for chunk in self.chunks(info, max_blob_bytes()):
                     stream.write(chunk)
             except BaseException:
                 os.unlink(stream.name)
@@ -309,6 +391,7 @@ class BundleReader(AddonReader):
         self.identity = manifest["origin"]
         self._lookup: dict[str, dict[str, Any]] | None = None
         self._orders: dict[str, Any] | None = None
+        self._changes: tuple[list[FeedChange], int] | None = None
 
     @property
     def everything(self) -> bool:
@@ -319,15 +402,13 @@ class BundleReader(AddonReader):
             raise BundleError("This bundle holds changes, not everything: it has no listing.")
         ranks: dict[str, int] = {}
         items = []
-        for item in self.bundle.lines("listing.jsonl"):
+        for item in self.bundle.lines("listing.jsonl", max_listing_size()):
             if not isinstance(item, dict):
                 raise BundleError("The bundle's listing holds an entry that is no object.")
             position = item.get("position")
             if isinstance(item.get("UID"), str):
                 ranks.setdefault(item["UID"], position if type(position) is int else UNPLACED)
             items.append(item)
-        if len(items) > max_listing_size():
-            raise BundleError(f"The bundle lists more than {max_listing_size()} objects.")
         if on_page is not None:
             on_page(len(items))
         return with_positions(list(self.listed(iter(items)).values()), ranks)
@@ -341,7 +422,7 @@ class BundleReader(AddonReader):
     def lookup(self) -> dict[str, dict[str, Any]]:
         if self._lookup is None:
             self._lookup = {}
-            for item in self.bundle.lines("lookup.jsonl"):
+            for item in self.bundle.lines("lookup.jsonl", max_listing_size()):
                 if not isinstance(item, dict) or not isinstance(item.get("UID"), str):
                     raise BundleError("The bundle's lookup holds an entry without a UID.")
                 self._lookup[item["UID"]] = item
@@ -378,9 +459,11 @@ class BundleReader(AddonReader):
         """The bundle's entries, when it starts where the checkpoint is."""
         if self.everything or log != self.manifest["log"] or since != self.manifest["since"]:
             raise FeedGone("The bundle does not start at this Remote's checkpoint.")
+        if self._changes is not None:
+            return self._changes
         changes = []
         previous = since
-        for item in self.bundle.lines("changes.jsonl"):
+        for item in self.bundle.lines("changes.jsonl", max_listing_size()):
             try:
                 change = parse_change(item)
             except ValueError as error:
@@ -389,9 +472,8 @@ class BundleReader(AddonReader):
                 raise FeedError(f"The bundle's change feed misorders its entries (at {change.seq}).")
             previous = change.seq
             changes.append(change)
-            if len(changes) > max_listing_size():
-                raise FeedError(f"The bundle's change feed goes on beyond {max_listing_size()} entries.")
-        return changes, self.manifest["head"]
+        self._changes = (changes, self.manifest["head"])
+        return self._changes
 
     def folder_orders(self, uids: Iterable[str]) -> dict[str, list[str]]:
         if self._orders is None:

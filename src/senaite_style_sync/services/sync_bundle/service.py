@@ -12,6 +12,7 @@ from zExceptions import NotFound
 from zope.interface import alsoProvides
 
 from senaite_style_sync import _
+from senaite_style_sync.actions.bundles import NO_KEY
 from senaite_style_sync.actions.bundles import checkpoint
 from senaite_style_sync.actions.bundles import start_import
 from senaite_style_sync.actions.jobs import job_data
@@ -47,6 +48,8 @@ class BundlePost(BundleService):
     def reply(self) -> dict[str, Any]:
         alsoProvides(self.request, IDisableCSRFProtection)  # a JSON API call, as in @sync-remotes
         remote = self.named_remote()
+        if not remote.has_bundle_key:
+            return self.error(409, "Conflict", NO_KEY)
         try:
             length = int(self.request.getHeader("Content-Length") or 0)
         except ValueError:
