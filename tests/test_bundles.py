@@ -314,6 +314,15 @@ class TestCommandLine(BundleTestCase):
         self.assertEqual(cli.main(app, ["import", "--site", "third", "--remote", "laptop", output]), 0)
         self.assert_same(self.a, self.c, "after a bundle by the command line")
         self.assertEqual(cli.main(app, ["import", "--site", "third", "--remote", "nobody", output]), 2)
+        # The changes after the number the receiver has applied up to (as a refusal names it).
+        applied = str(self.c.remote("laptop").state.feed_checkpoint[1])
+        self.a.edit(self.corpus["seite-1"].UID(), "Seite 1, by the command line")
+        since = os.path.join(self.tmp, "since.zip")
+        export = ["export", "--site", "plone", "--remote", "server", "--since", applied, "--output", since]
+        self.assertEqual(cli.main(app, export), 0)
+        self.assertEqual(cli.main(app, ["import", "--site", "third", "--remote", "laptop", since]), 0)
+        transaction.begin()
+        self.assertEqual(self.c.find(self.corpus["seite-1"].UID()).title, "Seite 1, by the command line")
         transaction.begin()
         jobs = JobStore(self.c.site).history("laptop")
         self.assertEqual((jobs[0].step, jobs[0].trigger, jobs[0].state), ("bundle", "cli", "done"))

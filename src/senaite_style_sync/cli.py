@@ -1,6 +1,6 @@
 """Bundles and push from the command line, for scripts and cron (docs/bundles.rst):
 
-    bin/instance run scripts/sync_bundle.py export --site Plone --remote server [--all] --output FILE
+    bin/instance run scripts/sync_bundle.py export --site Plone --remote server [--all | --since N] --output FILE
     bin/instance run scripts/sync_bundle.py import --site Plone --remote laptop FILE
     bin/instance run scripts/sync_bundle.py push --site Plone --remote server
 
@@ -34,6 +34,9 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument("--site", required=True, help="the Plone site's id in the Zope root")
         command.add_argument("--remote", required=True, help="the Remote's name")
     commands.choices["export"].add_argument("--all", action="store_true", help="everything, not only the changes")
+    commands.choices["export"].add_argument(
+        "--since", default="", help="the changes after this number of this site's change log (the receiver says which)"
+    )
     commands.choices["export"].add_argument("--output", required=True, help="where to write the bundle")
     commands.choices["import"].add_argument("bundle", help="the bundle file")
     return parser
@@ -50,7 +53,7 @@ def main(app, argv: list[str]) -> int:
         setSite(site)
         try:
             if args.command == "export":
-                job = start_export(site, remote, "all" if args.all else "", "cli", in_thread=False)
+                job = start_export(site, remote, "all" if args.all else args.since, "cli", in_thread=False)
             elif args.command == "import":
                 with open(args.bundle, "rb") as source:
                     job = start_import(site, remote, source, "cli", in_thread=False)
