@@ -242,6 +242,8 @@ class Bundle:
             digest, _sep, name = line.partition("  ")
             if not SHA256.fullmatch(digest) or name in listed:
                 raise BundleError("The bundle's manifest of hashes is malformed.")
+            if name.startswith("blobs/") and name != f"blobs/{digest}":
+                raise BundleError(f"The bundle's {name[:100]} is not named by its sha256.")
             listed[name] = digest
         unlisted = set(members) - set(listed) - {wire.BUNDLE_HASHES}
         if unlisted or set(listed) - set(members):

@@ -26,6 +26,9 @@ from senaite_style_sync.server.sync_list.get import listing_items
 from senaite_style_sync.sync.served import served
 
 
+CACHE_EVERY = 500
+
+
 class ExportError(Exception):
     """The bundle asked for cannot be written (no change log, or it no longer reaches back)."""
 
@@ -107,6 +110,8 @@ def write_records(
         objects += 1
         if progress is not None:
             progress(done, len(live))
+        if done % CACHE_EVERY == 0:
+            site._p_jar.cacheGC()  # the objects written go back to ghosts: memory stays per batch
     manifest = {
         "format": wire.BUNDLE_FORMAT,
         "id": uuid.uuid4().hex,
