@@ -326,7 +326,6 @@ class TestBundleScreens(BrowserUITestCase):
                 page.click("#bundle-download")
             bundle = Path(self.tmp) / "bundle.zip"
             download.value.save_as(bundle)
-            self.screenshot(page, "bundles")
 
             page.goto(f"{self.plone_url}/@@sync-bundles?remote=src")
             page.click("#form-buttons-import")  # no file chosen: said so, nothing started
@@ -337,6 +336,7 @@ class TestBundleScreens(BrowserUITestCase):
             self.assertEqual(wait_for_job_threads(), [])
             page.reload()
             self.assertIn("Applied up to change", page.locator("#checkpoint").inner_text())
+            self.screenshot(page, "bundles")
             self.assert_clean(page)
         transaction.begin()
         job = JobStore(self.portal).history("src")[0]
