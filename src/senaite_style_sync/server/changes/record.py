@@ -129,8 +129,13 @@ def parents_of(site, obj) -> tuple[str, ...]:
 
 
 def allowed(site, obj) -> tuple[str, ...]:
-    """Who may see ``obj``, as the catalog's allowedRolesAndUsers says."""
+    """Who may see ``obj``, as the catalog's allowedRolesAndUsers says: its entry there (the
+    indexing queue was processed just before), else (a tombstone) as the catalog would say."""
     catalog = getToolByName(site, "portal_catalog")
+    rid = catalog.getrid("/".join(obj.getPhysicalPath()))
+    entry = catalog.Indexes["allowedRolesAndUsers"].getEntryForObject(rid) if rid is not None else None
+    if entry is not None:
+        return tuple(sorted(entry))
     try:
         wrapper = queryMultiAdapter((obj, catalog), IIndexableObject)
         value = getattr(wrapper, "allowedRolesAndUsers", None)
