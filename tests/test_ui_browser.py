@@ -337,6 +337,9 @@ class TestBundleScreens(BrowserUITestCase):
             page.reload()
             self.assertIn("Applied up to change", page.locator("#checkpoint").inner_text())
             self.screenshot(page, "bundles")
+            page.goto(f"{self.plone_url}/@@sync")  # the plan the import applied, shown as done
+            self.assertEqual(page.locator("#plan-src").get_attribute("data-plan-state"), "done")
+            self.assertEqual(page.locator("#plan-src .done-created .count").inner_text(), str(len(originals)))
             self.assert_clean(page)
         transaction.begin()
         job = JobStore(self.portal).history("src")[0]

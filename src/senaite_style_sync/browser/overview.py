@@ -47,7 +47,7 @@ DONE_LABELS = (
     ("conflicts", _("conflicts")),
     ("errors", _("errors")),
 )
-APPLYING_STEPS = ("import", "update")
+APPLYING_STEPS = ("import", "update", "bundle")  # an import from file applies a plan too
 APPLIED_STATES = ("done", "needs-confirmation")
 STATE_TITLES = {
     "queued": _("queued"),
@@ -100,10 +100,11 @@ def plan_summary(remote: Remote) -> list[dict[str, Any]]:
 
 
 def plan_done(site, remote: Remote) -> dict[str, Any] | None:
-    """The Import or Get Updates run that applied the last plan, with its counts; None while it waits.
+    """The Import, Get Updates or Import from file run that applied the last plan, with its
+    counts; None while it waits.
 
-    The newest run of Fetch, Import or Get Updates that ended (done, or waiting for deletions
-    to be confirmed) tells: a Fetch planned anew, an Import or Get Updates applied the plan.
+    The newest run of Fetch or of those that ended (done, or waiting for deletions to be
+    confirmed) tells: a Fetch planned anew, the others applied the plan.
     """
     for job in JobStore(site).history(remote.name):
         if job.step in ("fetch",) + APPLYING_STEPS and job.shown_state in APPLIED_STATES:

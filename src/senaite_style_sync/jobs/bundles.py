@@ -162,6 +162,8 @@ def apply_bundle(site, remote, job: Job, reader: BundleReader) -> None:
             raise BundleRefused(UNREADABLE.format("see the warnings"))
     only = feed.only if feed is not None else None
     failed = apply_plan(site, remote, job, reader, only=only, reread=feed.reread if feed else ())
+    if remote.last_plan != dict(job.plan):
+        remote.last_plan = dict(job.plan)  # the plan this import applied, shown on the Sync page
     advance(state, job, failed, 0)
     state.last_bundle = manifest["id"]
     job.message = described(manifest)
