@@ -1128,5 +1128,5 @@ class BenchSync(SyncTestCase):
             lines += ["", "Problems seen in this run", "-------------------------", ""]
             lines += [f"* {line}" for line in self.problems + self.notes]
         lines.append("")
-        lines = [re.sub(r"^(\* )?\((?=[a-e]\))", lambda m: (m.group(1) or "") + "\\(", line) for line in lines]
+        lines = [re.sub(r"^(\* )?\((?=[a-h]\))", lambda m: (m.group(1) or "") + "\\(", line) for line in lines]
         return "\n".join(lines)
