@@ -7,6 +7,7 @@ import time
 from unittest import mock
 
 import transaction
+from plone import api
 from ZODB.POSException import ConflictError
 from zope.component import getGlobalSiteManager
 from zope.component.hooks import setSite
@@ -15,6 +16,7 @@ from zope.processlifetime import DatabaseOpenedWithRoot
 
 from senaite_style_sync.actions.remotes import RemoteBusy
 from senaite_style_sync.actions.remotes import delete_remote
+from senaite_style_sync.config import bundle_dir
 from senaite_style_sync.interfaces import IImporter
 from senaite_style_sync.jobs import heartbeat
 from senaite_style_sync.jobs import recovery
@@ -28,6 +30,7 @@ from senaite_style_sync.model import jobs as jobs_model
 from senaite_style_sync.model.jobs import Job
 from senaite_style_sync.model.jobs import JobStore
 from senaite_style_sync.model.storage import RemoteStorage
+from senaite_style_sync.server.bundles.export import export_bundle
 from senaite_style_sync.testing import wait_for_job_threads
 from tests.corpus import build_corpus
 from tests.hostile_peer import HostilePeer
@@ -172,9 +175,10 @@ class TestEndings(JobsTestCase):
 
 
 class TestRecovery(JobsTestCase):
-    def orphan(self, remote, instance=None):
-        """An Import this instance (or another) was running when its process died: fresh heartbeat."""
-        job = Job(remote.name, "import", "button")
+    def orphan(self, remote, instance=None, step="import"):
+        """An Import (or ``step``) this instance (or another) was running when its process died:
+        fresh heartbeat."""
+        job = Job(remote.name, step, "button")
         job.state = "running"
         job.instance = instance or instance_id()
         job.process = "host:4711:before-the-restart"
@@ -207,6 +211,27 @@ class TestRecovery(JobsTestCase):
         self.assertEqual(old.message, f"Interrupted: the instance that ran it stopped. Resumed as job {new.id}.")
         wait_until(lambda: self.job(new.id).state == "done")
         self.assertEqual([uid for uid in uids if self.find(self.portal, uid) is None], [])
+
+    def test_an_interrupted_import_from_file_resumes_with_its_file(self):
+        self.on_source()
+        uids = [obj.UID() for obj in build_corpus(self.source, 3)]
+        transaction.commit()
+        key = "a key the two sites share"
+        bundle = os.path.join(bundle_dir(), "interrupted.zip")
+        os.makedirs(bundle_dir(), exist_ok=True)
+        with api.env.adopt_roles(["Manager"]):  # as the export job's system user
+            export_bundle(self.source, self.layer["request"], bundle, key.encode())
+        transaction.commit()
+        remote = self.make_remote(bundle_key=key)
+        old_id = self.orphan(remote, step="bundle")
+        self.job(old_id).bundle = bundle
+        transaction.commit()
+        self.restart()
+        new = self.job(RemoteStorage(self.portal).get("src").active_job)
+        self.assertEqual((new.step, new.bundle), ("bundle", bundle))
+        wait_until(lambda: self.job(new.id).state == "done")
+        self.assertEqual([uid for uid in uids if self.find(self.portal, uid) is None], [])
+        self.assertFalse(os.path.exists(bundle), "removed once applied")
 
     def test_auto_resume_off_only_interrupts(self):
         old_id = self.orphan(self.make_remote())

@@ -98,5 +98,6 @@ def resume_job(site, job: Job) -> Job | None:
         job.message += f" Not resumed: {refused}"
         return None
     new.site_url = job.site_url
+    new.bundle = job.bundle  # an import from file applies the same file, still there
     job.message += f" Resumed as job {new.id}."
     return new
