@@ -3,7 +3,7 @@
 Run by ``bin/test --tests-pattern '^benchmarks$' --test-file-pattern '^bench' -t bench``
 (never by ``make test``: the default ``^tests$`` pattern does not look in this package).
 ``BENCH_OBJECTS`` (default 1000) sets the corpus size; ``BENCH_MEMORY=0`` skips the two
-extra memory runs; ``BENCH_AGE_MINUTES`` (default 60) dates the corpus back before the sync
+extra memory runs; ``BENCH_LARGE`` sizes (h) and (f); ``BENCH_AGE_MINUTES`` (default 60) dates the corpus back before the sync
 (0: keep it fresh, inside the engine's recheck window). The run prints a table and rewrites
 ``docs/benchmarks.rst``.
 
@@ -18,7 +18,10 @@ of the same corpus on its own ``source`` for (b) and (c):
 (c) a plain ``api.content.create`` loop writing the same objects into another new site;
 (d) 10 edits, 2 moves, 2 deletions on the peer (over its REST API), then Get Updates;
 (e) Get Updates again with nothing changed: it must write no content object;
-memory: tracemalloc peak of Fetch + Import for N and for N/2 objects, in sites of their own.
+memory: tracemalloc peak of Fetch + Import for N and for N/2 objects, in sites of their own;
+(h) Fetch + Import between two instances as deployed (processes of their own on FileStorage),
+    of 1,000 and of ``BENCH_LARGE`` objects (default 10,000; 0 skips it), with memory;
+(f) Get Updates after the changes of (d) on those peers (benchmarks/deployment.py).
 
 Correctness fails the test: every object copied (same path and title as on the peer), no
 engine errors or conflicts, Get Updates counts that follow the peer's listing, no writes in
@@ -58,6 +61,7 @@ from tests.sync_helpers import SyncTestCase
 from zope.component.hooks import setSite
 from zope.globalrequest import setRequest
 
+from benchmarks.deployment import deployed_run
 from senaite_style_sync.actions.remotes import create_remote
 from senaite_style_sync.jobs.runner import run_job
 from senaite_style_sync.model.jobs import Job
@@ -76,6 +80,12 @@ ADDON_PROFILES = BASE_PROFILES + ["senaite_style_sync:default"]
 EDITS, MOVES, DELETES = 10, 2, 2
 BUNDLE_KEY = "the benchmark's bundle key"
 TARGET_SPEEDUP = 3.0
+# (h): objects/s at BENCH_LARGE objects at least this share of objects/s at DEPLOYED_SMALL.
+DEPLOYED_SMALL = 1000
+TARGET_SCALING = 0.8
+# (f) with the feed: at most this many requests, and this many times the time at DEPLOYED_SMALL.
+TARGET_F_REQUESTS = 20
+TARGET_F_GROWTH = 1.5
 # The ZODB cache of the test layer's database is ZODB's default, 400 objects per connection;
 # the instance that buildout writes (parts/instance/etc/zope.conf) has cache-size 30000.
 CACHE_SIZE = 30000
@@ -257,6 +267,7 @@ class BenchSync(SyncTestCase):
         self.n = int(os.environ.get("BENCH_OBJECTS", "1000"))
         self.memory = os.environ.get("BENCH_MEMORY", "1") != "0"
         self.age_minutes = int(os.environ.get("BENCH_AGE_MINUTES", "60"))
+        self.large = int(os.environ.get("BENCH_LARGE", "10000"))
         self.results: dict = {}
         self.problems: list[str] = []
         self.notes: list[str] = []
@@ -402,7 +413,7 @@ class BenchSync(SyncTestCase):
         self.peer = PeerProcess(n, max(n // 2, 10) if self.memory else 0, self.age_minutes)
         setSite(self.source)
         started = time.perf_counter()
-        corpus = build_corpus(self.source, n)
+        corpus = build_corpus(self.source, n, commit_every=500)
         transaction.commit()
         self.peer.wait_ready()
         self.source_url = self.peer.url("source")
@@ -434,6 +445,7 @@ class BenchSync(SyncTestCase):
             ("memory runs", self.phase_memory if self.memory else None),
             ("(d) Get Updates after changes", lambda: self.phase_updates(corpus)),
             ("(e) Get Updates, nothing changed", self.phase_no_changes),
+            ("(h) and (f) between instances as deployed", self.phase_deployed if self.large else None),
         ):
             if phase is None:
                 continue
@@ -675,6 +687,18 @@ class BenchSync(SyncTestCase):
         r["mem_own_half_mib"] = own_half / 2**20
         r["mem_own_ratio"] = own_full / own_half if own_half > 0 else 0.0
 
+    # (h) and (f) ---------------------------------------------------------------------------
+
+    def phase_deployed(self):
+        """Two instances as deployed, at DEPLOYED_SMALL and at BENCH_LARGE objects."""
+        runs = []
+        with tempfile.TemporaryDirectory(prefix="bench-deployed-") as directory:
+            for size in (DEPLOYED_SMALL, self.large):
+                run = deployed_run(size, Path(directory), self.progress)
+                self.problems.extend(run.pop("problems"))
+                runs.append(run)
+        self.results["deployed"] = runs
+
     # (d) ---------------------------------------------------------------------------------
 
     def phase_updates(self, corpus):
@@ -897,6 +921,7 @@ class BenchSync(SyncTestCase):
                     f" (ratio {r['mem_own_ratio']:.2f})",
                 ),
             ]
+        rows += self.deployed_rows()
         rows += [
             (
                 "Process max RSS (whole run)",
@@ -904,6 +929,59 @@ class BenchSync(SyncTestCase):
             ),
         ]
         return rows
+
+    def deployed_rows(self) -> list[tuple[str, str]]:
+        rows = []
+        for run in self.results.get("deployed", ()):
+            n = run["n"]
+            rows += [
+                (
+                    f"(h) Fetch + Import, instances on FileStorage, {n} objects",
+                    f"{run['seconds']:.1f} s, {run['rate']:.1f} objects/s, {run['requests']} requests",
+                ),
+                ("    Fetch / Import", f"{run['fetch_seconds']:.1f} s / {run['import_seconds']:.1f} s"),
+                (
+                    "    destination's memory",
+                    f"peak {run['memory_growth_mib']:.0f} MiB above the {run['memory_before_mib']:.0f} MiB it held"
+                    f" before; {run['cached_objects']} objects in its ZODB caches after",
+                ),
+                (
+                    f"(f) Get Updates after {EDITS} edits, {MOVES} moves, {DELETES} deletes, {n} objects",
+                    f"{run['f_seconds']:.2f} s, {run['f_requests']} requests",
+                ),
+                ("    counts", ", ".join(f"{k} {v}" for k, v in run["f_counts"].items())),
+            ]
+        if len(self.results.get("deployed", ())) == 2:
+            small, large = self.results["deployed"]
+            rows += [
+                (
+                    f"(h) objects/s at {large['n']} / at {small['n']}",
+                    f"{large['rate'] / small['rate']:.2f} (target: at least {TARGET_SCALING:g})",
+                ),
+                (
+                    f"(f) time at {large['n']} / at {small['n']}",
+                    f"{large['f_seconds'] / small['f_seconds']:.2f} (target: at most {TARGET_F_GROWTH:g})",
+                ),
+            ]
+        return rows
+
+    def deployed_verdicts(self) -> list[str]:
+        if len(self.results.get("deployed", ())) != 2:
+            return []
+        small, large = self.results["deployed"]
+        scaling = large["rate"] / small["rate"]
+        growth = large["f_seconds"] / small["f_seconds"]
+        f_met = large["f_requests"] <= TARGET_F_REQUESTS and growth <= TARGET_F_GROWTH
+        return [
+            f"* (h) runs at {large['rate']:.1f} objects/s with {large['n']} objects and {small['rate']:.1f}"
+            f" with {small['n']} ({scaling:.2f}): target {'met' if scaling >= TARGET_SCALING else 'NOT met'}."
+            f" The destination's peak memory grew {large['memory_growth_mib']:.0f} MiB and"
+            f" {small['memory_growth_mib']:.0f} MiB, its ZODB caches then holding {large['cached_objects']}"
+            f" and {small['cached_objects']} objects.",
+            f"* (f) takes {large['f_requests']} requests and {large['f_seconds']:.2f} s with {large['n']}"
+            f" objects, {small['f_requests']} and {small['f_seconds']:.2f} s with {small['n']}"
+            f" ({growth:.2f} times the time): target {'met' if f_met else 'NOT met'}.",
+        ]
 
     def table(self) -> str:
         rows = self.rows()
@@ -1005,6 +1083,18 @@ class BenchSync(SyncTestCase):
             "(e)",
             "  Get Updates again with nothing changed; the ``_p_serial`` and ``modified()`` of",
             "  every content object of ``plone`` are compared before and after.",
+            "(h)",
+            "  Two Zope instances as deployed (``benchmarks/deployed.py``): each a process of its",
+            "  own, started from a ``zope.conf`` like the instance's (FileStorage with blobs,",
+            f"  cache-size {CACHE_SIZE}), serving with waitress's four threads. The peer builds the",
+            "  corpus (the same generator) on its ``source``; the destination's ``Plone`` gets a",
+            "  Remote over REST and runs Fetch and Import over REST, each a job in its thread.",
+            f"  Once with {DEPLOYED_SMALL} objects and once with ``BENCH_LARGE``, in new instances.",
+            "  The destination then lists every object the peer lists, at the same path with the",
+            "  same title and review state (plain ``@search`` on both), or the run fails.",
+            "(f)",
+            f"  On each (h) peer: {EDITS} edits, {MOVES} moves, {DELETES} deletions over its REST API,",
+            "  then Get Updates over REST; both sites' listings are compared again.",
             "",
             "Targets",
             "-------",
@@ -1013,6 +1103,10 @@ class BenchSync(SyncTestCase):
             "* (d) issues requests in proportion to the changes (from the peer's change feed; a peer"
             " without one is listed too).",
             "* (e) writes nothing.",
+            f"* (h): objects/s with ``BENCH_LARGE`` objects is at least {TARGET_SCALING:g} times that with"
+            f" {DEPLOYED_SMALL}, and the sync's own memory does not grow with N.",
+            f"* (f): at most {TARGET_F_REQUESTS} requests, and at most {TARGET_F_GROWTH:g} times the time"
+            f" with {DEPLOYED_SMALL} objects.",
             "* (g): importing a bundle of N objects (with its export and its move) is at least as fast as"
             " pulling them over HTTP (a).",
             "",
@@ -1093,6 +1187,7 @@ class BenchSync(SyncTestCase):
                 f" kept of the written records, {r['mem_own_mib']:.1f} MiB and {r['mem_own_half_mib']:.1f} MiB"
                 f" (ratio {r['mem_own_ratio']:.2f})."
             )
+        verdicts += self.deployed_verdicts()
         lines += ["Verdict", "-------", ""] + verdicts + [""]
         lines += [
             "How it is measured",
@@ -1117,6 +1212,12 @@ class BenchSync(SyncTestCase):
             "before and after each run, are shown, and the rest is the sync's own memory.",
             "The maximum resident set size is the benchmark process's, from",
             "``resource.getrusage``.",
+            "",
+            "(h) and (f) time each job from its own record (started to ended), so the REST",
+            "round trips that start and poll it are left out. The destination's memory is its",
+            "process's peak resident set (``VmHWM``, reset just before Fetch) above its resident",
+            "set then; it includes the ZODB caches, which hold up to cache-size objects per",
+            "connection (the count after the Import is shown).",
         ]
         if r.get("b_zcml_loaded"):
             lines += [

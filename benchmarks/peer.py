@@ -69,7 +69,7 @@ def main(n: int, half: int, age_minutes: int) -> None:
     warm_up_uids: list[str] = []
     for site, count, seed in sites:
         setSite(site)
-        corpus = build_corpus(site, count, seed=seed)
+        corpus = build_corpus(site, count, seed=seed, commit_every=500)
         transaction.commit()
         if age_minutes:
             age(corpus, age_minutes)

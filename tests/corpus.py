@@ -6,6 +6,7 @@ from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 
+import transaction
 from DateTime import DateTime
 from PIL import Image
 from plone import api
@@ -28,8 +29,10 @@ def file_bytes(seed: int, size: int) -> bytes:
     return random.Random(seed).randbytes(size)
 
 
-def build_corpus(site, n: int = 40, *, seed: int = 1) -> list:
-    """Create about ``n`` objects under ``site``; returns them in creation order."""
+def build_corpus(site, n: int = 40, *, seed: int = 1, commit_every: int = 0) -> list:
+    """Create about ``n`` objects under ``site``; returns them in creation order. With
+    ``commit_every``, commits every that many objects (a large corpus built in one transaction
+    slows down with its size: each savepoint of ``api.content.create`` goes over all of it)."""
     rng = random.Random(seed)
     created = []
     with api.env.adopt_roles(["Manager"]):
@@ -83,6 +86,8 @@ def build_corpus(site, n: int = 40, *, seed: int = 1) -> list:
                 obj.effective_date = DateTime("2026/03/04 05:06:07 UTC")
             obj.reindexObject()
             created.append(obj)
+            if commit_every and len(created) % commit_every == 0:
+                transaction.commit()
         intids = getUtility(IIntIds)
         pages = [o for o in created if o.portal_type == "Document"]
         if len(pages) >= 2:
