@@ -2,8 +2,8 @@
 
 For each size, a peer instance builds the corpus (benchmarks/deployed.py) while a destination
 instance starts; the destination gets a Remote for the peer over REST and runs Fetch +
-Import, then Get Updates after 14 changes on the peer (10 edits, 2 moves, 2 deletions), all
-over REST as a user would. Times are the jobs' own (started to ended). Memory is the
+Import, then twice Get Updates after 14 changes on the peer (10 edits, 2 moves, 2 deletions),
+all over REST as a user would. Times are the jobs' own (started to ended). Memory is the
 destination process's: its peak resident memory during Fetch + Import above what it held
 before, beside the objects its ZODB caches then hold (up to the instance's cache-size).
 
@@ -15,6 +15,7 @@ after Get Updates.
 import json
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +31,8 @@ from senaite_style_sync.model.jobs import UNFINISHED
 ROOT = Path(__file__).resolve().parent.parent
 READY = "INSTANCE-READY "
 EDITS, MOVES, DELETES = 10, 2, 2
+# (f) runs twice: the first Get Updates after the Import, then one more after new changes.
+F_ROUNDS = 2
 JOB_TIMEOUT = 4 * 3600
 
 
@@ -132,14 +135,15 @@ def differences(peer: dict, destination: dict) -> list[str]:
     return sorted(found)[:10]
 
 
-def change_peer(peer: Instance, listing: dict[str, tuple[str, str, str]]) -> None:
-    """10 edits (Events), 2 moves and 2 deletions (Files) on the peer, over its REST API."""
+def change_peer(peer: Instance, listing: dict[str, tuple[str, str, str]], round_: int) -> None:
+    """10 edits (Events), 2 moves and 2 deletions (Files) on the peer, over its REST API; each
+    round edits other Events."""
     by_type: dict[str, list[str]] = {}
     for path, _title, _state in sorted(listing.values()):
         kind = path.rsplit("/", 1)[-1].split("-", 1)[0]
         by_type.setdefault(kind, []).append(path)
-    for number, path in enumerate(by_type["event"][:EDITS]):
-        peer.call("PATCH", path, json={"title": f"Event edited {number}"})
+    for number, path in enumerate(by_type["event"][round_ * EDITS : (round_ + 1) * EDITS]):
+        peer.call("PATCH", path, json={"title": f"Event edited {round_}.{number}"})
     files = by_type["file"]
     moved = [path for path in files if not path.startswith("folder-0/")][:MOVES]
     for path in moved:
@@ -151,8 +155,9 @@ def change_peer(peer: Instance, listing: dict[str, tuple[str, str, str]]) -> Non
 def deployed_run(n: int, directory: Path, progress) -> dict:
     """(h) and (f) for a corpus of ``n`` objects; the figures and any problems found."""
     result: dict = {"n": n, "problems": []}
-    peer = Instance("peer", directory / f"peer-{n}", n)
-    destination = Instance("destination", directory / f"destination-{n}", 0)
+    run = Path(tempfile.mkdtemp(prefix=f"{n}-", dir=directory))
+    peer = Instance("peer", run / "peer", n)
+    destination = Instance("destination", run / "destination", 0)
     try:
         destination.wait_ready()
         peer.wait_ready()
@@ -178,14 +183,18 @@ def deployed_run(n: int, directory: Path, progress) -> dict:
         peer_listing = peer.listing()
         if found := differences(peer_listing, destination.listing()):
             result["problems"].append(f"(h) {n}: after the Import, " + "; ".join(found))
-        change_peer(peer, peer_listing)
-        updated = destination.run_step("peer", "update")
-        result["f_seconds"] = updated["seconds"]
-        result["f_requests"] = updated["counts"].get("requests", 0)
-        result["f_counts"] = {key: updated["counts"].get(key, 0) for key in ("updated", "moved", "deleted", "errors")}
-        if found := differences(peer.listing(), destination.listing()):
-            result["problems"].append(f"(h) {n}: after Get Updates, " + "; ".join(found))
-        progress(f"(f) {n}: Get Updates {result['f_seconds']:.2f} s, {result['f_requests']} requests")
+        result["f"] = []
+        for round_ in range(F_ROUNDS):
+            change_peer(peer, peer_listing, round_)
+            updated = destination.run_step("peer", "update")
+            counts = {key: updated["counts"].get(key, 0) for key in ("updated", "moved", "deleted", "errors")}
+            result["f"].append(
+                {"seconds": updated["seconds"], "requests": updated["counts"].get("requests", 0), "counts": counts}
+            )
+            peer_listing = peer.listing()
+            if found := differences(peer_listing, destination.listing()):
+                result["problems"].append(f"(f) {n}, round {round_ + 1}: after Get Updates, " + "; ".join(found))
+            progress(f"(f) {n}: Get Updates {updated['seconds']:.2f} s, {result['f'][-1]['requests']} requests")
     finally:
         destination.stop()
         peer.stop()
