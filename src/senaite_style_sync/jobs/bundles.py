@@ -20,7 +20,7 @@ from senaite_style_sync.model.jobs import JobStore
 from senaite_style_sync.peer import wire
 from senaite_style_sync.peer.bundle import Bundle
 from senaite_style_sync.peer.bundle import BundleError
-from senaite_style_sync.peer.bundle import BundleReader
+from senaite_style_sync.peer.bundle_reader import BundleReader
 from senaite_style_sync.peer.feed import FeedError
 from senaite_style_sync.peer.http import PeerHTTP
 from senaite_style_sync.server.bundles.export import ExportError

@@ -1,12 +1,12 @@
-"""Offline bundles: the file format (peer/wire.py), its signature, and reading one as a peer.
+"""Offline bundles: the file format (peer/wire.py), its signature and its checks.
 
 A bundle holds what a pull from the sending site would read: its listing or its change
 feed since a number, the objects named, their files once by sha256, the order of the
 folders concerned. Every member's sha256 is in ``manifest-sha256.txt`` (as in BagIt), and
 the whole file is signed with HMAC-SHA256 and a key both sites share (the signature is the
 zip's comment, its last bytes). A bundle is read only after the signature and every
-member's hash were checked; then ``BundleReader`` answers the sync as a peer would, so the
-same checks of the peer's answers, the same plan and the same writer apply.
+member's hash were checked; then ``BundleReader`` (peer/bundle_reader.py) answers the sync as
+a peer would, so the same checks of the peer's answers, the same plan and the same writer apply.
 
 The file is untrusted input, even signed (the sending site may be a stolen laptop, with
 its key): its size, its central directory, its number of members, each member's size, the
@@ -26,7 +26,6 @@ import tempfile
 import threading
 import zipfile
 import zlib
-from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from typing import IO
@@ -35,19 +34,9 @@ from typing import Any
 from senaite_style_sync.config import product_config
 from senaite_style_sync.peer import wire
 from senaite_style_sync.peer.errors import PeerError
-from senaite_style_sync.peer.feed import FeedChange
-from senaite_style_sync.peer.feed import FeedError
-from senaite_style_sync.peer.feed import FeedGone
-from senaite_style_sync.peer.feed import FeedHead
-from senaite_style_sync.peer.feed import parse_change
 from senaite_style_sync.peer.http import max_blob_bytes
 from senaite_style_sync.peer.listing import MAX_TEXT
 from senaite_style_sync.peer.listing import UID
-from senaite_style_sync.peer.listing import UNPLACED
-from senaite_style_sync.peer.listing import ListingItem
-from senaite_style_sync.peer.listing import max_listing_size
-from senaite_style_sync.peer.listing import with_positions
-from senaite_style_sync.peer.readers import AddonReader
 
 
 # The largest bundle accepted: product-config ``max-bundle-size`` (bytes), else this (waitress
@@ -364,138 +353,6 @@ class Bundle:
                 os.unlink(stream.name)
                 raise
         return stream.name
-
-
-class BundleFiles:
-    """What the sync asks of a peer's HTTP besides reads: its files, here from the bundle."""
-
-    def __init__(self, bundle: Bundle, url: str, tmpdir: str | None) -> None:
-        self.bundle = bundle
-        self.url = url
-        self.tmpdir = tmpdir
-        self.requests_made = 0
-
-    def download(self, url: str, size: int | None = None, sha256: str | None = None) -> str:
-        if not sha256:
-            raise BundleError(f"The bundle states no sha256 for {url[:200]}: the file cannot be found in it.")
-        return self.bundle.blob_to(sha256, self.tmpdir, size)
-
-
-class BundleReader(AddonReader):
-    """Reads a checked bundle as the sync reads a peer with this add-on (peer/readers.py)."""
-
-    def __init__(self, bundle: Bundle, tmpdir: str | None = None) -> None:
-        manifest = bundle.manifest
-        super().__init__(BundleFiles(bundle, manifest["site_url"].rstrip("/"), tmpdir))  # type: ignore[arg-type]
-        self.bundle = bundle
-        self.manifest = manifest
-        self._base = manifest["site_url"].rstrip("/")
-        self.identity = manifest["origin"]
-        self._lookup: dict[str, dict[str, Any]] | None = None
-        self._orders: dict[str, Any] | None = None
-        self._changes: tuple[list[FeedChange], int] | None = None
-
-    @property
-    def everything(self) -> bool:
-        return self.manifest["since"] is None
-
-    def listing(self, on_page: Callable[[int], None] | None = None) -> list[ListingItem]:
-        if not self.everything:
-            raise BundleError("This bundle holds changes, not everything: it has no listing.")
-        ranks: dict[str, int] = {}
-        items = []
-        for item in self.bundle.lines("listing.jsonl", max_listing_size()):
-            if not isinstance(item, dict):
-                raise BundleError("The bundle's listing holds an entry that is no object.")
-            position = item.get("position")
-            if isinstance(item.get("UID"), str):
-                ranks.setdefault(item["UID"], position if type(position) is int else UNPLACED)
-            items.append(item)
-        if on_page is not None:
-            on_page(len(items))
-        return with_positions(list(self.listed(iter(items)).values()), ranks)
-
-    def default_page_uids(self) -> set[str]:
-        uids = self.bundle.json("default_pages.json") if "default_pages.json" in self.bundle.members else []
-        if not isinstance(uids, list) or not all(isinstance(uid, str) and UID.fullmatch(uid) for uid in uids):
-            raise BundleError("The bundle's default pages are not a list of UIDs.")
-        return set(uids)
-
-    def lookup(self) -> dict[str, dict[str, Any]]:
-        if self._lookup is None:
-            self._lookup = {}
-            for item in self.bundle.lines("lookup.jsonl", max_listing_size()):
-                if not isinstance(item, dict) or not isinstance(item.get("UID"), str):
-                    raise BundleError("The bundle's lookup holds an entry without a UID.")
-                self._lookup[item["UID"]] = item
-        return self._lookup
-
-    def existing(self, uids: Iterable[str]) -> list[ListingItem]:
-        """Those of ``uids`` the sending site had when it wrote the bundle."""
-        found = []
-        self.unreadable = set()
-        lookup = self.lookup()
-        for uid in uids:
-            if uid in lookup:
-                self.take_found(uid, lookup[uid], found)
-        return found
-
-    def read_batch(self, uids: list[str]) -> list[dict[str, Any]]:
-        items = []
-        for uid in uids:
-            name = f"objects/{uid}.json"
-            if isinstance(uid, str) and UID.fullmatch(uid) and name in self.bundle.members:
-                item = self.bundle.json(name, MAX_OBJECT_BYTES)
-                if not isinstance(item, dict):
-                    raise BundleError(f"The bundle's {name} is not a JSON object.")
-                items.append(item)
-        return items
-
-    def sharing(self, path: str) -> dict[str, Any]:
-        raise BundleError(f"The bundle holds no local roles of {path[:200]}.")
-
-    def changes_head(self) -> FeedHead | None:
-        return FeedHead(self.manifest["log"], self.manifest["head"])
-
-    def changes(self, since: int, log: str) -> tuple[list[FeedChange], int]:
-        """The bundle's entries, when it starts where the checkpoint is."""
-        if self.everything or log != self.manifest["log"] or since != self.manifest["since"]:
-            raise FeedGone("The bundle does not start at this Remote's checkpoint.")
-        if self._changes is not None:
-            return self._changes
-        changes = []
-        previous = since
-        for item in self.bundle.lines("changes.jsonl", max_listing_size()):
-            try:
-                change = parse_change(item)
-            except ValueError as error:
-                raise FeedError(f"The bundle's change feed is malformed: {error}.") from None
-            if not previous < change.seq <= self.manifest["head"]:
-                raise FeedError(f"The bundle's change feed misorders its entries (at {change.seq}).")
-            previous = change.seq
-            changes.append(change)
-        self._changes = (changes, self.manifest["head"])
-        return self._changes
-
-    def folder_orders(self, uids: Iterable[str]) -> dict[str, list[str]]:
-        if self._orders is None:
-            orders = self.bundle.json("orders.json") if "orders.json" in self.bundle.members else {}
-            if not isinstance(orders, dict):
-                raise FeedError("The bundle's folder orders are not a JSON object.")
-            self._orders = orders
-        result = {}
-        for uid in uids:
-            ids = self._orders.get(uid)
-            if ids is None:
-                continue
-            if (
-                not isinstance(ids, list)
-                or len(ids) > max_listing_size()
-                or not all(isinstance(item_id, str) and 0 < len(item_id) <= MAX_TEXT for item_id in ids)
-            ):
-                raise FeedError(f"The bundle's order of the folder {uid} is not a list of ids.")
-            result[uid] = ids
-        return result
 
 
 def save_upload(source: IO[bytes], directory: str, limit: int | None = None) -> str:
