@@ -128,6 +128,19 @@ class TestBundleRefusals(BundleTestCase):
         self.import_file(self.c, "laptop", third)
         self.assert_same(self.a, self.c, "in order at last")
 
+    def test_an_export_keeps_the_latest_file_and_removes_what_an_interrupted_one_left(self):
+        self.a.add_remote("server-2", self.c, bundle_key=KEY)  # a name that starts as the other
+        other = self.a.pull("server-2", "export").bundle
+        first = self.a.pull("server", "export").bundle
+        left = os.path.join(os.path.dirname(first), "server.interrupted.zip")
+        with open(left, "wb") as stream:
+            stream.write(b"PK")  # an export killed while it wrote
+        latest = self.a.pull("server", "export").bundle
+        self.assertTrue(os.path.isfile(latest))
+        self.assertFalse(os.path.exists(first), "the older export is removed")
+        self.assertFalse(os.path.exists(left), "so is what the interrupted one left")
+        self.assertTrue(os.path.isfile(other), "another Remote's export stays")
+
     def rewritten(self, path: str, change, signed: bool = False, compression=zipfile.ZIP_STORED) -> str:
         """A copy of the bundle with ``change(name, data) -> data`` applied to each member;
         unsigned, or ``signed`` with the right key (as a stolen laptop could sign it)."""

@@ -8,6 +8,7 @@ Remote's checkpoint; Push asks the receiver's ``@sync-bundle`` where it stands, 
 it a bundle from there.
 """
 
+import glob
 import os
 import tempfile
 from typing import Any
@@ -74,7 +75,7 @@ def export_since(remote, job: Job, log) -> tuple[int | None, str]:
 def write_bundle(site, remote, job: Job, directory: str, since: int | None, previous: str) -> tuple[str, dict]:
     """The path of a new bundle in ``directory``, and its manifest."""
     os.makedirs(directory, exist_ok=True)
-    descriptor, path = tempfile.mkstemp(prefix=f"{remote.name}-", suffix=".zip", dir=directory)
+    descriptor, path = tempfile.mkstemp(prefix=f"{remote.name}.", suffix=".zip", dir=directory)
     os.close(descriptor)
 
     def progress(done: int, total: int) -> None:
@@ -96,8 +97,14 @@ def export_step(site, remote, job: Job) -> None:
     if log is None:
         raise BundleRefused("This site keeps no change log: install the add-on's profile again.")
     since, previous = export_since(remote, job, log)
-    path, manifest = write_bundle(site, remote, job, bundle_dir(), since, previous)
-    for older in JobStore(site).history(remote.name):  # the latest export of a Remote is kept, no more
+    directory = bundle_dir()
+    path, manifest = write_bundle(site, remote, job, directory, since, previous)
+    # The latest export of a Remote is kept, no more: older ones, and what an export that was
+    # interrupted left ("." is in no Remote's name: another Remote's files do not match).
+    for older in glob.glob(os.path.join(glob.escape(directory), f"{remote.name}.*.zip")):
+        if older != path:
+            os.unlink(older)
+    for older in JobStore(site).history(remote.name):
         if older.step == "export" and older.bundle and older.bundle != path:
             if os.path.exists(older.bundle):
                 os.unlink(older.bundle)
