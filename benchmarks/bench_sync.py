@@ -79,7 +79,9 @@ BASE_PROFILES = ["plone.app.contenttypes:default", "plone.restapi:default"]
 ADDON_PROFILES = BASE_PROFILES + ["senaite_style_sync:default"]
 EDITS, MOVES, DELETES = 10, 2, 2
 BUNDLE_KEY = "the benchmark's bundle key"
-TARGET_SPEEDUP = 3.0
+# (a) and (a') at least this many times as fast as (b).
+TARGET_SPEEDUP = 5.0
+TARGET_STOCK_SPEEDUP = 3.0
 # (h): objects/s at BENCH_LARGE objects at least this share of objects/s at DEPLOYED_SMALL.
 DEPLOYED_SMALL = 1000
 TARGET_SCALING = 0.8
@@ -880,7 +882,10 @@ class BenchSync(SyncTestCase):
         if "b_rate" in r:
             rows += [
                 ("(a) / (b)", f"{r['a_rate'] / r['b_rate']:.2f} times as fast (target: at least {TARGET_SPEEDUP:g})"),
-                ("(a') / (b)", f"{r['a2_rate'] / r['b_rate']:.2f} times as fast"),
+                (
+                    "(a') / (b)",
+                    f"{r['a2_rate'] / r['b_rate']:.2f} times as fast (target: at least {TARGET_STOCK_SPEEDUP:g})",
+                ),
             ]
         rows += [
             ("(a) / (c)", f"{r['a_rate'] / r['c_rate']:.2f} times as fast"),
@@ -1113,7 +1118,7 @@ class BenchSync(SyncTestCase):
             "Targets",
             "-------",
             "",
-            f"* (a) is at least {TARGET_SPEEDUP:g} times faster than (b).",
+            f"* (a) is at least {TARGET_SPEEDUP:g} times as fast as (b); (a') at least {TARGET_STOCK_SPEEDUP:g} times.",
             "* (d) issues requests in proportion to the changes (from the peer's change feed; a peer"
             " without one is listed too).",
             "* (e) writes nothing.",
@@ -1143,8 +1148,10 @@ class BenchSync(SyncTestCase):
         if speedup is not None:
             met = "met" if speedup >= TARGET_SPEEDUP else "NOT met"
             verdicts.append(f"* (a) is {speedup:.2f} times as fast as (b): target {met}.")
+            stock = r["a2_rate"] / r["b_rate"]
             verdicts.append(
-                f"* (a') is {r['a2_rate'] / r['b_rate']:.2f} times as fast as (b): a peer without the add-on"
+                f"* (a') is {stock:.2f} times as fast as (b): target"
+                f" {'met' if stock >= TARGET_STOCK_SPEEDUP else 'NOT met'}. A peer without the add-on"
                 " answers one @sharing request per object and computes each object's workflow"
                 " transitions for ``expand=workflow``."
             )
