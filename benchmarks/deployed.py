@@ -23,6 +23,7 @@ from pathlib import Path
 
 import transaction
 import waitress
+import Zope2
 from AccessControl.SecurityManagement import newSecurityManager
 from AccessControl.SecurityManagement import noSecurityManager
 from plone.app.testing import SITE_OWNER_NAME
@@ -32,6 +33,7 @@ from Testing.makerequest import makerequest
 from tests.corpus import build_corpus
 from zope.component.hooks import setSite
 from zope.globalrequest import setRequest
+from Zope2.Startup.run import make_wsgi_app
 from ZPublisher.httpexceptions import HTTPExceptionHandler
 
 from benchmarks.peer import age
@@ -72,8 +74,6 @@ python-check-interval 1000
 
 def configure(home: Path):
     """Zope started from a zope.conf of its own in ``home``; the WSGI application."""
-    from Zope2.Startup.run import make_wsgi_app
-
     home.mkdir(parents=True, exist_ok=True)
     conf = home / "zope.conf"
     conf.write_text(ZOPE_CONF.format(home=home, cache_size=CACHE_SIZE))
@@ -82,8 +82,6 @@ def configure(home: Path):
 
 def set_up(role: str, n: int) -> None:
     """The role's site, committed; the site owner (a Manager of the Zope root) made first."""
-    import Zope2
-
     app = makerequest(Zope2.app())
     setRequest(app.REQUEST)
     if app.acl_users.getUser(SITE_OWNER_NAME) is None:
@@ -114,8 +112,6 @@ def memory() -> dict[str, float]:
 
 
 def answer(home: Path) -> None:
-    import Zope2
-
     for line in sys.stdin:
         command = line.strip()
         if command == "reset":
