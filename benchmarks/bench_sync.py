@@ -29,13 +29,11 @@ engine errors or conflicts, Get Updates counts that follow the peer's listing, n
 asserted (speed depends on the machine; for the counts see docs/benchmarks.rst).
 """
 
-import json
 import os
 import platform
 import re
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,7 +42,6 @@ from datetime import datetime
 from pathlib import Path
 from unittest import mock
 
-import requests
 import transaction
 from AccessControl.SecurityManagement import newSecurityManager
 from AccessControl.SecurityManagement import noSecurityManager
@@ -62,6 +59,8 @@ from zope.component.hooks import setSite
 from zope.globalrequest import setRequest
 
 from benchmarks.deployment import deployed_run
+from benchmarks.served import ROOT
+from benchmarks.served import ServedProcess
 from senaite_style_sync.actions.remotes import create_remote
 from senaite_style_sync.jobs.runner import run_job
 from senaite_style_sync.model.jobs import Job
@@ -72,7 +71,6 @@ from senaite_style_sync.peer.http import PeerHTTP
 from senaite_style_sync.sync.chunks import COMMIT_EVERY
 
 
-ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.rst"
 PEER_READY = "PEER-READY "
 BASE_PROFILES = ["plone.app.contenttypes:default", "plone.restapi:default"]
@@ -198,41 +196,16 @@ def maxrss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-class PeerProcess:
+class PeerProcess(ServedProcess):
     """The peer's sites, served by benchmarks.peer in a process of its own; read and changed over HTTP."""
 
     def __init__(self, n: int, half: int, age_minutes: int) -> None:
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.peer", str(n), str(half), str(age_minutes)],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+        super().__init__("benchmarks.peer", [n, half, age_minutes], PEER_READY)
         self.base = ""
-        self.http = requests.Session()
-        self.http.auth = (SITE_OWNER_NAME, SITE_OWNER_PASSWORD)
-        self.http.headers["Accept"] = "application/json"
 
     def wait_ready(self) -> None:
-        for line in self.process.stdout:
-            if line.startswith(PEER_READY):
-                info = json.loads(line[len(PEER_READY) :])
-                self.base = f"http://{info['host']}:{info['port']}"
-                return
-        raise RuntimeError(f"The peer process ended (exit code {self.process.wait()}) before serving.")
-
-    def stop(self) -> None:
-        self.process.stdin.close()
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process.stdout.close()
-        self.http.close()
+        info = self.ready()
+        self.base = f"http://{info['host']}:{info['port']}"
 
     def url(self, site_id: str, path: str = "") -> str:
         return f"{self.base}/{site_id}/{path}" if path else f"{self.base}/{site_id}"

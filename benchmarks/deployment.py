@@ -13,22 +13,19 @@ after Get Updates.
 """
 
 import json
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 
-import requests
 from plone.app.testing import SITE_OWNER_NAME
 from plone.app.testing import SITE_OWNER_PASSWORD
 
 from benchmarks.deployed import SITES
+from benchmarks.served import ServedProcess
 from senaite_style_sync.model.jobs import UNFINISHED
 
 
-ROOT = Path(__file__).resolve().parent.parent
 READY = "INSTANCE-READY "
 EDITS, MOVES, DELETES = 10, 2, 2
 # (f) runs twice: the first Get Updates after the Import, then one more after new changes.
@@ -36,49 +33,24 @@ F_ROUNDS = 2
 JOB_TIMEOUT = 4 * 3600
 
 
-class Instance:
+class Instance(ServedProcess):
     """One benchmarks.deployed process; its site is read and changed over HTTP."""
 
     def __init__(self, role: str, directory: Path, n: int) -> None:
+        super().__init__("benchmarks.deployed", [role, directory, n], READY)
         self.role = role
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.deployed", role, str(directory), str(n)],
-            cwd=ROOT,
-            env={"PYTHONPATH": ":".join(sys.path), "PATH": "/usr/bin:/bin"},
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
         self.url = ""
         self.setup_seconds = 0.0
-        self.http = requests.Session()
-        self.http.auth = (SITE_OWNER_NAME, SITE_OWNER_PASSWORD)
-        self.http.headers["Accept"] = "application/json"
 
     def wait_ready(self) -> None:
-        for line in self.process.stdout:
-            if line.startswith(READY):
-                info = json.loads(line[len(READY) :])
-                self.url = f"http://127.0.0.1:{info['port']}/{SITES[self.role]}"
-                self.setup_seconds = info["setup_seconds"]
-                return
-        raise RuntimeError(f"The {self.role} instance ended (exit code {self.process.wait()}) before serving.")
+        info = self.ready()
+        self.url = f"http://127.0.0.1:{info['port']}/{SITES[self.role]}"
+        self.setup_seconds = info["setup_seconds"]
 
     def stats(self, command: str = "stats") -> dict:
         self.process.stdin.write(command + "\n")
         self.process.stdin.flush()
         return json.loads(self.process.stdout.readline())
-
-    def stop(self) -> None:
-        self.http.close()
-        if self.process.stdin:
-            self.process.stdin.close()
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process.stdout.close()
 
     def call(self, method: str, path: str, **kwargs) -> dict:
         response = self.http.request(method, f"{self.url}/{path}" if path else self.url, timeout=300, **kwargs)
