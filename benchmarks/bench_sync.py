@@ -921,7 +921,8 @@ class BenchSync(SyncTestCase):
                 (
                     "    destination's memory",
                     f"peak {run['memory_growth_mib']:.0f} MiB above the {run['memory_before_mib']:.0f} MiB it held"
-                    f" before; {run['cached_objects']} objects in its ZODB caches after",
+                    f" before; {run['cached_objects']} objects in its ZODB caches after; Data.fs"
+                    f" {run['data_fs_mib']:.0f} MiB",
                 ),
             ]
             for number, update in enumerate(run["f"], 1):

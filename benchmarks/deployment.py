@@ -133,7 +133,6 @@ def deployed_run(n: int, directory: Path, progress) -> dict:
     try:
         destination.wait_ready()
         peer.wait_ready()
-        result["build_seconds"] = peer.setup_seconds
         progress(f"(h) {n}: the peer built its corpus in {peer.setup_seconds:.0f} s")
         remote = {"name": "peer", "url": peer.url, "username": SITE_OWNER_NAME, "password": SITE_OWNER_PASSWORD}
         destination.call("POST", "@sync-remotes", json=remote)
@@ -145,8 +144,10 @@ def deployed_run(n: int, directory: Path, progress) -> dict:
         result["seconds"] = fetch["seconds"] + imported["seconds"]
         result["rate"] = n / result["seconds"]
         result["requests"] = fetch["counts"].get("requests", 0) + imported["counts"].get("requests", 0)
-        result["created"] = imported["counts"].get("created", 0)
-        result["errors"] = len(fetch["errors"]) + len(imported["errors"])
+        if imported["counts"].get("created") != n or fetch["errors"] or imported["errors"]:
+            result["problems"].append(
+                f"(h) {n}: created {imported['counts'].get('created')}, errors {fetch['errors'] + imported['errors']}"
+            )
         result["memory_before_mib"] = before["rss_mib"]
         result["memory_growth_mib"] = after["peak_mib"] - before["rss_mib"]
         result["cached_objects"] = after["cached_objects"]
@@ -163,6 +164,8 @@ def deployed_run(n: int, directory: Path, progress) -> dict:
             result["f"].append(
                 {"seconds": updated["seconds"], "requests": updated["counts"].get("requests", 0), "counts": counts}
             )
+            if updated["errors"]:
+                result["problems"].append(f"(f) {n}, round {round_ + 1}: errors {updated['errors']}")
             peer_listing = peer.listing()
             if found := differences(peer_listing, destination.listing()):
                 result["problems"].append(f"(f) {n}, round {round_ + 1}: after Get Updates, " + "; ".join(found))
