@@ -59,12 +59,14 @@ test: bin/instance system-packages lint docs
 	@awk -f scripts/test_summary.awk var/test.log
 
 # Benchmark, not part of `make test`: Fetch + Import and Get Updates over real HTTP, beside
-# plone.exportimport and a plain create loop. `make bench BENCH_OBJECTS=100` for a quick run.
+# plone.exportimport and a plain create loop; then (h) and (f) between two instances as deployed,
+# at 1,000 and BENCH_LARGE objects. `make bench BENCH_OBJECTS=100 BENCH_LARGE=0` for a quick run.
 # Prints a table and rewrites docs/benchmarks.rst.
 BENCH_OBJECTS ?= 1000
+BENCH_LARGE ?= 10000
 
 bench: bin/instance
-	set -o pipefail; mkdir -p var; BENCH_OBJECTS=$(BENCH_OBJECTS) bin/test --tests-pattern '^benchmarks$$' --test-file-pattern '^bench' -t bench 2>&1 | tee var/bench.log
+	set -o pipefail; mkdir -p var; BENCH_OBJECTS=$(BENCH_OBJECTS) BENCH_LARGE=$(BENCH_LARGE) bin/test --tests-pattern '^benchmarks$$' --test-file-pattern '^bench' -t bench 2>&1 | tee var/bench.log
 
 clean:
 	rm -rf $(VENV) bin parts develop-eggs eggs .installed.cfg
