@@ -6,6 +6,7 @@ from unittest import mock
 import transaction
 from plone import api
 from plone.app.linkintegrity.utils import getOutgoingLinks
+from plone.app.testing import SITE_OWNER_NAME
 
 from senaite_style_sync.model.storage import RemoteStorage
 from senaite_style_sync.peer.http import PeerHTTP
@@ -30,6 +31,10 @@ class TestImport(SyncTestCase):
             self.make_source_stock()
         self.on_source()
         originals = build_corpus(self.source, 40)
+        # Made by the instance's admin: a user of the Zope root's user folder, not of the site's.
+        originals[1].setCreators([SITE_OWNER_NAME])
+        originals[1].manage_delLocalRoles([principal for principal, _roles in originals[1].get_local_roles()])
+        originals[1].manage_setLocalRoles(SITE_OWNER_NAME, ["Owner"])
         transaction.commit()
         self.make_remote()
         fetched = self.run_step("fetch")
@@ -47,6 +52,7 @@ class TestImport(SyncTestCase):
         with mock.patch.object(PeerHTTP, "request", spy):
             job = self.run_step("import")
         self.assertEqual(list(job.errors), [])
+        self.assertEqual(list(job.warnings), [])
         self.assertEqual(job.counts.get("created"), 40)
         read_in_bulk = sum(url.endswith("/@sync-read") for url in urls) - 1  # the first one asks if it is served
         self.assertEqual(read_in_bulk, 0 if self.stock_peer else len(read_chunks(["uid"] * 40)))

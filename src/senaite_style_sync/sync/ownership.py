@@ -2,14 +2,29 @@
 
 from typing import Any
 
-from Products.CMFCore.utils import getToolByName
+from Acquisition import aq_base
+from Acquisition import aq_chain
+from Acquisition import aq_inner
+
+
+def find_user(site, user_id: str):
+    """The user ``user_id`` as Zope finds who logs in here: in the site's user folder, else in
+    one above it (the Zope root's, where an instance's admin is); None for a group or no one."""
+    for holder in aq_chain(aq_inner(site)):
+        folder = getattr(aq_base(holder), "acl_users", None)
+        if folder is None:
+            continue
+        user = holder.acl_users.getUserById(user_id)
+        if user is not None:
+            return None if getattr(user, "isGroup", lambda: False)() else user
+    return None
 
 
 def set_owner(site, obj, creators: Any) -> str:
-    """The first creator owns the copy: if that is a user of this site (never a group, nor a
-    user the peer made up); else nobody but the site's managers (the returned note says so).
-    Like the sharing roles a peer sets on its copies, this gives a user no more than rights
-    on that copy."""
+    """The first creator owns the copy: if that is a user here (never a group, nor a user the
+    peer made up), as find_user says; else nobody but the site's managers (the returned note
+    says so). Like the sharing roles a peer sets on its copies, this gives a user no more
+    than rights on that copy."""
     for principal, roles in obj.get_local_roles():
         if "Owner" in roles:
             remaining = [role for role in roles if role != "Owner"]
@@ -18,8 +33,7 @@ def set_owner(site, obj, creators: Any) -> str:
             else:
                 obj.manage_delLocalRoles([principal])
     creator = creators[0] if isinstance(creators, list) and creators and isinstance(creators[0], str) else ""
-    user = getToolByName(site, "acl_users").getUserById(creator) if creator else None
-    if user is not None and not getattr(user, "isGroup", lambda: False)():
+    if creator and find_user(site, creator) is not None:
         obj.manage_setLocalRoles(creator, ["Owner"])
         return ""
     return f"Its creator {creator!r:.80} is no user of this site: nobody owns the copy here." if creator else ""
