@@ -11,7 +11,9 @@ and blobs in DIRECTORY), starts Zope from it and sets up one site:
 It then serves the site with waitress (4 threads, as the instance does) and prints one JSON
 line ``INSTANCE-READY {"port": ..., "setup_seconds": ...}``. On standard input it answers
 ``stats`` with one JSON line (resident and peak memory of the process, objects in the ZODB
-caches, Data.fs size), ``reset`` by resetting the peak, and stops at the end of input.
+caches, Data.fs size), ``reset`` by resetting the peak first, ``stock`` by taking the add-on's
+browser layer off the site first (it then serves plone.restapi only, as a site without the
+add-on), and stops at the end of input.
 """
 
 import json
@@ -28,6 +30,7 @@ from AccessControl.SecurityManagement import newSecurityManager
 from AccessControl.SecurityManagement import noSecurityManager
 from plone.app.testing import SITE_OWNER_NAME
 from plone.app.testing import SITE_OWNER_PASSWORD
+from plone.browserlayer.utils import unregister_layer
 from Products.CMFPlone.factory import addPloneSite
 from Testing.makerequest import makerequest
 from tests.corpus import build_corpus
@@ -111,11 +114,25 @@ def memory() -> dict[str, float]:
     return {"rss_mib": values["VmRSS"], "peak_mib": values["VmHWM"]}
 
 
-def answer(home: Path) -> None:
+def make_stock(role: str) -> None:
+    """Take the add-on's browser layer off the role's site: its views and services are gone."""
+    app = Zope2.app()
+    try:
+        setSite(app[SITES[role]])
+        unregister_layer("senaite_style_sync")
+        transaction.commit()
+    finally:
+        setSite(None)
+        app._p_jar.close()
+
+
+def answer(role: str, home: Path) -> None:
     for line in sys.stdin:
         command = line.strip()
         if command == "reset":
             Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current VmRSS
+        elif command == "stock":
+            make_stock(role)
         stats = memory() | {
             "cached_objects": Zope2.DB.cacheSize(),
             "data_fs_mib": (home / "Data.fs").stat().st_size / 2**20,
@@ -133,7 +150,7 @@ def main(role: str, directory: str, n: int) -> None:
     thread.start()
     ready = {"port": server.effective_port, "setup_seconds": time.perf_counter() - started}
     print("INSTANCE-READY " + json.dumps(ready), flush=True)
-    answer(home)
+    answer(role, home)
     server.close()
     os._exit(0)  # the job threads and the ZODB have nothing left to write: no waiting for them
 

@@ -3,7 +3,8 @@
 For each size, a peer instance builds the corpus (benchmarks/deployed.py) while a destination
 instance starts; the destination gets a Remote for the peer over REST and runs Fetch +
 Import, then twice Get Updates after 14 changes on the peer (10 edits, 2 moves, 2 deletions),
-all over REST as a user would. Times are the jobs' own (started to ended). Memory is the
+all over REST as a user would; then once more with the peer serving plone.restapi only (the
+add-on's layer taken off), so that Get Updates lists the peer as from a stock peer. Times are the jobs' own (started to ended). Memory is the
 destination process's: its peak resident memory during Fetch + Import above what it held
 before, beside the objects its ZODB caches then hold (up to the instance's cache-size).
 
@@ -157,19 +158,20 @@ def deployed_run(n: int, directory: Path, progress) -> dict:
         if found := differences(peer_listing, destination.listing()):
             result["problems"].append(f"(h) {n}: after the Import, " + "; ".join(found))
         result["f"] = []
-        for round_ in range(F_ROUNDS):
+        for round_ in range(F_ROUNDS + 1):
+            if round_ == F_ROUNDS:
+                peer.stats("stock")  # the last round: Get Updates from a peer without the add-on
             change_peer(peer, peer_listing, round_)
             updated = destination.run_step("peer", "update")
             counts = {key: updated["counts"].get(key, 0) for key in ("updated", "moved", "deleted", "errors")}
-            result["f"].append(
-                {"seconds": updated["seconds"], "requests": updated["counts"].get("requests", 0), "counts": counts}
-            )
+            figures = {"seconds": updated["seconds"], "requests": updated["counts"].get("requests", 0)}
+            result["f"].append(figures | {"counts": counts, "stock": round_ == F_ROUNDS})
             if updated["errors"]:
                 result["problems"].append(f"(f) {n}, round {round_ + 1}: errors {updated['errors']}")
             peer_listing = peer.listing()
             if found := differences(peer_listing, destination.listing()):
                 result["problems"].append(f"(f) {n}, round {round_ + 1}: after Get Updates, " + "; ".join(found))
-            progress(f"(f) {n}: Get Updates {updated['seconds']:.2f} s, {result['f'][-1]['requests']} requests")
+            progress(f"(f) {n}: Get Updates {updated['seconds']:.2f} s, {figures['requests']} requests")
     finally:
         destination.stop()
         peer.stop()
