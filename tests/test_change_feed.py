@@ -15,6 +15,7 @@ import tempfile
 import threading
 import unittest
 from contextlib import contextmanager
+from dataclasses import replace
 from unittest import mock
 
 import requests
@@ -43,6 +44,7 @@ from senaite_style_sync.peer.feed import FeedGone
 from senaite_style_sync.peer.feed import folder_orders
 from senaite_style_sync.peer.feed import read_changes
 from senaite_style_sync.peer.http import PeerHTTP
+from senaite_style_sync.peer.listing import UNPLACED
 from senaite_style_sync.peer.listing import ListingItem
 from senaite_style_sync.peer.readers import StockReader
 from senaite_style_sync.sync.feed import FELL_OFF
@@ -720,6 +722,57 @@ class TestIndexFromTheFeed(unittest.TestCase):
         index, paths = build_index(listed, self.rules)
         self.assertEqual(dict(self.state.index.items()), dict(index.items()))
         self.assertEqual(dict(self.state.paths.items()), dict(paths.items()))
+
+
+class TestPositions(unittest.TestCase):
+    """Positions order siblings: a change of a folder's order rewrites only the entries it moved,
+    and a folder's children are found without going over the whole index."""
+
+    def setUp(self):
+        self.rules = TypeRules(Rules())
+        self.state = SyncState()
+        names = ["a", "b", "c", "d", "e"]
+        listed = [item("f", "ordner", "Folder")] + [item(n, f"ordner/{n}") for n in names]
+        listed = [replace(entry, position=number) for number, entry in enumerate(listed)]
+        self.state.index, self.state.paths = build_index(listed, self.rules)
+
+    def place(self, ids: list[str]) -> set[str]:
+        update = IndexUpdate(self.state, self.rules)
+        change = FeedChange(1, "f" * 32, frozenset({"order"}), "ordner", "Folder")
+        update.place(lambda uids: {"f" * 32: ids}, [change])
+        return {uid[0] for uid in update.touched}
+
+    def order(self) -> list[str]:
+        return [uid[0] for _position, uid in sorted((e.position, u) for u, e in self.state.children("ordner"))]
+
+    def test_a_removal_or_an_append_rewrites_no_sibling(self):
+        del self.state.index["b" * 32], self.state.paths["ordner/b"]
+        self.assertEqual(self.place(["a", "c", "d", "e"]), set())
+        self.state.index["g" * 32] = self.state.index["a" * 32]._replace(path="ordner/g", position=UNPLACED)
+        self.state.paths["ordner/g"] = "g" * 32
+        self.assertEqual(self.place(["a", "c", "d", "e", "g"]), {"g"})
+        self.assertEqual(self.order(), ["a", "c", "d", "e", "g"])
+
+    def test_a_move_within_the_folder_rewrites_what_it_passed(self):
+        self.assertEqual(self.place(["e", "a", "b", "c", "d"]), {"a", "b", "c", "d"})
+        self.assertEqual(self.order(), ["e", "a", "b", "c", "d"])
+        # b moves after c: the siblings before it stay; d follows b, at most one number on
+        self.assertEqual(self.place(["e", "a", "c", "b", "d"]) & {"e", "a", "c", "b"}, {"b"})
+        self.assertEqual(self.order(), ["e", "a", "c", "b", "d"])
+
+    def test_children_are_those_right_inside_whatever_their_names_sort_like(self):
+        state = SyncState()
+        paths = ["x", "x-2", "x/y", "x/y/z", "x.b", "x0", "xa", "x/y-1", "w", "w/x"]
+        listed = [item(chr(ord("a") + number), path, "Folder") for number, path in enumerate(paths)]
+        state.index, state.paths = build_index(listed, TypeRules(FolderRules()))
+        self.assertEqual(sorted(entry.path for _uid, entry in state.children("")), ["w", "x", "x-2", "x.b", "x0", "xa"])
+        self.assertEqual(sorted(entry.path for _uid, entry in state.children("x")), ["x/y", "x/y-1"])
+        self.assertEqual([entry.path for _uid, entry in state.children("x/y")], ["x/y/z"])
+        self.assertEqual(state.children("x/y/z"), [])
+
+
+class FolderRules(Rules):
+    full_sync_types = ["Folder"]
 
 
 class TestConcurrentWriters(FeedTestCase):

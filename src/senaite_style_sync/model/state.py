@@ -103,6 +103,27 @@ class SyncState(Persistent):
         self.listed_at = ""  # when the latest listing of the peer started (UTC, ISO 8601)
         self.cursor = ""
 
+    def children(self, parent: str) -> list[tuple[str, IndexEntry]]:
+        """The indexed objects right inside the folder at path ``parent`` ("": the site root),
+        as (UID, entry). Found in ``paths`` folder by folder, each child's own contents
+        skipped in one search: it costs the children, not the whole index."""
+        prefix = f"{parent}/" if parent else ""
+        found = []
+        low = prefix
+        while True:
+            path = next(iter(self.paths.keys(min=low)), None)
+            if path is None or not path.startswith(prefix):
+                return found
+            name, inside, _rest = path[len(prefix) :].partition("/")
+            if inside:
+                low = f"{prefix}{name}0"  # past "name/...": "0" is the character after "/"
+                continue
+            uid = self.paths[path]
+            entry = self.index.get(uid)
+            if entry is not None and entry.path == path:
+                found.append((uid, entry))
+            low = path + "\x00"  # the next path after this one ("name-2" comes before "name/")
+
     def replace_index(self, index: OOBTree, paths: OOBTree, default_pages: OOBTree) -> None:
         self.index = index
         self.paths = paths

@@ -272,7 +272,11 @@ class IndexUpdate:
                 path = path.rpartition("/")[0]
 
     def place(self, orders: Callable[[list[str]], dict[str, list[str]]], changes: Iterable[FeedChange]) -> None:
-        """Positions, from the peer's order of each folder whose children changed or moved."""
+        """Positions, from the peer's order of each folder whose children changed or moved.
+
+        A position is a sort key among siblings, not a count: a child keeps its position
+        while it still follows the sibling before it (a removal or an append moves nothing
+        else), so one change rewrites the entries it moved, not all the folder's."""
         folders = {}  # folder UID -> its path here ("" for the site root)
         for change in changes:
             if not change.path and not change.deleted and not change.withheld:
@@ -285,10 +289,15 @@ class IndexUpdate:
             folder = folders.get(folder_uid)
             if folder is None:
                 continue
-            for position, item_id in enumerate(ids):
+            last = -1
+            for item_id in ids:
                 uid = self.paths.get(f"{folder}/{item_id}" if folder else item_id)
                 entry = self.index.get(uid) if uid is not None else None
-                if entry is not None and entry.position != position:
+                if entry is None:
+                    continue
+                position = entry.position if last < entry.position < UNPLACED else last + 1
+                last = position
+                if entry.position != position:
                     self.index[uid] = entry._replace(position=position)
                     self.touched.add(uid)
 

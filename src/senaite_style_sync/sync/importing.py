@@ -1,7 +1,6 @@
 """Import: apply the plan. Readers ahead of one writer, parents first, then moves, deletions, the second pass."""
 
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from collections.abc import Collection
 
@@ -233,14 +232,11 @@ def finish(applier: Applier, guard: Guard, touched_parents: set[str], failed: se
         guard(uid, "relations", set_relations, applier, guard.job, uid)
     for folder_uid in list(state.pending_default_pages):
         guard(folder_uid, "default page", second_pass.set_default_page, applier, folder_uid)
-    siblings: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    if touched_parents:
-        for uid, entry in state.index.items():
-            parent = entry.path.rpartition("/")[0]
-            if parent in touched_parents:
-                siblings[parent].append((entry.position, uid))
-    for parent, ranked in siblings.items():
-        uids = [uid for _, uid in sorted(ranked)]
+    for parent in sorted(touched_parents):
+        ranked = sorted((entry.position, uid) for uid, entry in state.children(parent))
+        if not ranked:
+            continue
+        uids = [uid for _, uid in ranked]
         errors = guard.job.counts.get("errors", 0)
         guard(parent, "order", second_pass.order_children, applier, parent, uids)
         if failed is not None and guard.job.counts.get("errors", 0) > errors:
