@@ -225,3 +225,25 @@ class TestIdempotentAndUpdates(SyncTestCase):
         later = self.run_step("update")
         conflicts = [c.path for c in RemoteStorage(self.portal).get("src").state.conflicts.values()]
         self.assertEqual((later.counts.get("updated"), later.counts.get("conflicts")), (2, None), conflicts)
+
+
+class TestAnotherRemotesCopy(SyncTestCase):
+    def test_a_newer_version_does_not_take_over_a_copy_another_remote_synced(self):
+        self.on_source()
+        with api.env.adopt_roles(["Manager"]):
+            page = api.content.create(self.source, "Document", id="seite", title="Erste Fassung")
+        transaction.commit()
+        self.make_remote("first")
+        self.run_step("fetch", "first")
+        self.assertEqual(self.run_step("import", "first").counts.get("created"), 1)
+        self.on_source()
+        page.title = "Zweite Fassung"
+        page.reindexObject()
+        transaction.commit()
+        self.make_remote("second")
+        self.run_step("fetch", "second")
+        job = self.run_step("import", "second")
+        self.assertEqual(job.counts.get("conflicts"), 1, dict(job.counts))
+        conflict = RemoteStorage(self.portal).get("second").state.conflicts[page.UID()]
+        self.assertEqual(conflict.reason, "here already: a copy synced from the remote 'first'")
+        self.assertEqual(self.find(self.portal, page.UID()).title, "Erste Fassung")

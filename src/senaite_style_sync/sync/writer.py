@@ -6,6 +6,7 @@ each object once, last, so nothing it writes bumps the modification date.
 """
 
 from collections.abc import Callable
+from functools import cached_property
 
 from Acquisition import aq_base
 from plone.app.workflow.interfaces import ISharingPageRole
@@ -77,13 +78,6 @@ class Applier:
         self.peer_base = peer_base
         self.peer_origin = peer_origin or peer_base  # recorded on each copy (origin.py)
         self.site_id = site.UID()  # the origin of revisions made here
-        # local UID -> name of the other remote whose copy it is: never taken over
-        self.owners = {
-            synced.local_uid: other.name
-            for other in RemoteStorage(site)
-            if other.name != remote.name
-            for synced in other.state.synced.values()
-        }
         self.intids = queryUtility(IIntIds)
         # image scale width -> name, to name the scale of an image the peer renders by width
         self.scales = {width: name for name, (width, _height) in (getAllowedSizes() or {}).items()}
@@ -117,6 +111,18 @@ class Applier:
         return rolled_back
 
     # -- lookups -----------------------------------------------------------------
+
+    @cached_property
+    def owners(self) -> dict[str, str]:
+        """Local UID -> name of the other remote whose copy it is: never taken over. Made on
+        first use (an object here this remote never synced): it reads every other remote's
+        records, which no run that finds only its own copies needs."""
+        return {
+            synced.local_uid: other.name
+            for other in RemoteStorage(self.site)
+            if other.name != self.remote.name
+            for synced in other.state.synced.values()
+        }
 
     def scale_for_width(self, width: int) -> str | None:
         return self.scales.get(width)
