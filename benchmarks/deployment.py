@@ -4,9 +4,10 @@ For each size, a peer instance builds the corpus (benchmarks/deployed.py) while 
 instance starts; the destination gets a Remote for the peer over REST and runs Fetch +
 Import, then twice Get Updates after 14 changes on the peer (10 edits, 2 moves, 2 deletions),
 all over REST as a user would; then once more with the peer serving plone.restapi only (the
-add-on's layer taken off), so that Get Updates lists the peer as from a stock peer. Times are the jobs' own (started to ended). Memory is the
-destination process's: its peak resident memory during Fetch + Import above what it held
-before, beside the objects its ZODB caches then hold (up to the instance's cache-size).
+add-on's layer taken off), so that Get Updates lists the peer as from a stock peer. Times are
+the jobs' own (started to ended). Memory is the destination process's: its peak resident
+memory during Fetch + Import above what it held before, beside the objects its ZODB caches
+then hold (up to the instance's cache-size).
 
 What is checked, from plain plone.restapi on both sites: the destination lists every object
 the peer lists, at the same path with the same title and review state, after the Import and
