@@ -5,11 +5,14 @@ from datetime import UTC
 from datetime import datetime
 from types import SimpleNamespace
 
+from BTrees.OOBTree import OOBTree
+
 from senaite_style_sync.actions.jobs import InvalidSince
 from senaite_style_sync.actions.jobs import normalise_since
 from senaite_style_sync.importers.registry_policy import is_setting
 from senaite_style_sync.importers.registry_values import RecordError
 from senaite_style_sync.importers.registry_values import from_json
+from senaite_style_sync.model.jobs import Job
 from senaite_style_sync.model.state import IndexEntry
 from senaite_style_sync.model.state import SyncedEntry
 from senaite_style_sync.model.state import SyncState
@@ -20,7 +23,9 @@ from senaite_style_sync.peer.listing import pages_by_uid
 from senaite_style_sync.peer.listing import with_positions
 from senaite_style_sync.services.remotes.base import match
 from senaite_style_sync.sync.fetched import content_token
+from senaite_style_sync.sync.importing import hold_deletions
 from senaite_style_sync.sync.links import LinkConverter
+from senaite_style_sync.sync.plan import Plan
 from senaite_style_sync.sync.plan import make_plan
 from senaite_style_sync.sync.plan import parse_time
 from senaite_style_sync.sync.read_ahead import read_chunks
@@ -171,6 +176,25 @@ class TestPlan(unittest.TestCase):
         self.state.cursor = now.isoformat()
         plan = make_plan(self.state, self.local)
         self.assertEqual((plan.create, plan.recheck, plan.unchanged), ([], ["recent"], 1))
+
+
+class TestDeletionLimit(unittest.TestCase):
+    def test_deletions_wait_exactly_when_they_exceed_the_share_of_the_scope(self):
+        def held(deletes: int, scope: int, limit: int = 10) -> bool:
+            record = SimpleNamespace(remote_path="ordner/seite")
+            state = SimpleNamespace(synced=OOBTree({f"{number:032x}": record for number in range(scope)}))
+            remote = SimpleNamespace(max_delete_percent=limit, state=state)
+            plan = Plan(delete=list(state.synced.keys())[:deletes])
+            job = Job("src", "update", "test")
+            hold_deletions(remote, job, plan)
+            return bool(job.pending_deletes) and not plan.delete
+
+        self.assertFalse(held(2, 20))  # 10 % of 20
+        self.assertTrue(held(2, 19))
+        self.assertFalse(held(3, 25, limit=12))  # 12 % of 25 is exactly 3
+        self.assertTrue(held(3, 24, limit=12))
+        self.assertFalse(held(20, 20, limit=0))  # no limit
+        self.assertFalse(held(0, 5))
 
 
 class TestText(unittest.TestCase):

@@ -3,6 +3,7 @@
 import time
 from collections.abc import Callable
 from collections.abc import Collection
+from itertools import islice
 
 import transaction
 from BTrees.OOBTree import OOTreeSet
@@ -143,8 +144,12 @@ def hold_deletions(remote, job: Job, plan: Plan) -> None:
     on without them; the job lists them and ends as "needs-confirmation".
     """
     limit = remote.max_delete_percent
-    scope = len(remote.state.synced)
-    if not plan.delete or not limit or len(plan.delete) * 100 <= limit * scope:
+    if not plan.delete or not limit:
+        return
+    # The scope is large enough when it holds this many copies; counted only that far (the
+    # length of a BTree is a walk over all its buckets: O(N) on every run with a deletion).
+    enough = -(-len(plan.delete) * 100 // limit)
+    if sum(1 for _uid in islice(remote.state.synced.keys(), enough)) >= enough:
         return
     job.pending_deletes = PersistentList((uid, remote.state.synced[uid].remote_path) for uid in plan.delete)
     plan.delete = []
