@@ -111,14 +111,13 @@ class SyncState(Persistent):
         found = []
         low = prefix
         while True:
-            path = next(iter(self.paths.keys(min=low)), None)
-            if path is None or not path.startswith(prefix):
+            path, uid = next(iter(self.paths.items(min=low)), ("", ""))
+            if not uid or not path.startswith(prefix):
                 return found
             name, inside, _rest = path[len(prefix) :].partition("/")
             if inside:
                 low = f"{prefix}{name}0"  # past "name/...": "0" is the character after "/"
                 continue
-            uid = self.paths[path]
             entry = self.index.get(uid)
             if entry is not None and entry.path == path:
                 found.append((uid, entry))

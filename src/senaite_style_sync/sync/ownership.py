@@ -11,8 +11,7 @@ def find_user(site, user_id: str):
     """The user ``user_id`` as Zope finds who logs in here: in the site's user folder, else in
     one above it (the Zope root's, where an instance's admin is); None for a group or no one."""
     for holder in aq_chain(aq_inner(site)):
-        folder = getattr(aq_base(holder), "acl_users", None)
-        if folder is None:
+        if getattr(aq_base(holder), "acl_users", None) is None:
             continue
         user = holder.acl_users.getUserById(user_id)
         if user is not None:
