@@ -8,10 +8,13 @@ from unittest import mock
 
 import transaction
 from plone import api
+from z3c.relationfield import RelationValue
 from ZODB.POSException import ConflictError
 from zope.component import getGlobalSiteManager
+from zope.component import getUtility
 from zope.component.hooks import setSite
 from zope.interface import implementer
+from zope.intid.interfaces import IIntIds
 from zope.processlifetime import DatabaseOpenedWithRoot
 
 from senaite_style_sync.actions.remotes import RemoteBusy
@@ -31,6 +34,9 @@ from senaite_style_sync.model.jobs import Job
 from senaite_style_sync.model.jobs import JobStore
 from senaite_style_sync.model.storage import RemoteStorage
 from senaite_style_sync.server.bundles.export import export_bundle
+from senaite_style_sync.sync import chunks
+from senaite_style_sync.sync import second_pass
+from senaite_style_sync.sync.second_pass import set_relations
 from senaite_style_sync.testing import wait_for_job_threads
 from tests.corpus import build_corpus
 from tests.hostile_peer import HostilePeer
@@ -251,3 +257,56 @@ class TestRecovery(JobsTestCase):
             start_job(self.portal, remote, "fetch", "test")
         with mock.patch.object(jobs_model, "STALE_AFTER", 0):
             self.assertIsNone(active_job(self.portal, remote))
+
+
+class Killed(BaseException):
+    """The instance stopping mid-run: no handler of the engine catches it."""
+
+
+class TestSecondPassCheckpoints(SyncTestCase):
+    def test_the_second_pass_keeps_each_committed_chunk(self):
+        self.on_source()
+        intids = getUtility(IIntIds)
+        with api.env.adopt_roles(["Manager"]):
+            pages = [
+                api.content.create(self.source, "Document", id=f"page-{number}", title=f"Page {number}")
+                for number in range(5)
+            ]
+            # After the pages: their relations wait for the second pass.
+            target = api.content.create(self.source, "Document", id="target", title="Target")
+            for page in pages:
+                page.relatedItems = [RelationValue(intids.getId(target))]
+        transaction.commit()
+        self.make_remote()
+        self.run_step("fetch")
+        calls = []
+
+        def killed_at_the_third(applier, uid):
+            calls.append(uid)
+            if len(calls) == 3:
+                raise Killed()
+            return set_relations(applier, uid)
+
+        # Chunks of 2: the first two relations are committed before the third is reached.
+        with (
+            mock.patch.object(chunks, "COMMIT_EVERY", 2),
+            mock.patch.object(second_pass, "set_relations", killed_at_the_third),
+        ):
+            with self.assertRaises(Killed):
+                self.run_step("import")
+        transaction.abort()
+        pending = RemoteStorage(self.portal).get("src").state.pending_relations
+        self.assertEqual([uid in pending for uid in calls], [False, False, True])
+        self.assertEqual(len(pending), 3)
+        related = [
+            page for page in self.portal.objectValues() if page.getId().startswith("page-") and page.relatedItems
+        ]
+        self.assertEqual(len(related), 2)
+        # Run again: the rest is done, the two done ones are not redone.
+        calls.clear()
+        job = self.run_step("import")
+        self.assertEqual(list(job.errors), [])
+        self.assertEqual(len(RemoteStorage(self.portal).get("src").state.pending_relations), 0)
+        for number in range(5):
+            page = self.portal[f"page-{number}"]
+            self.assertEqual([item.to_object for item in page.relatedItems], [self.portal["target"]])

@@ -83,14 +83,10 @@ class Checkpoints:
         self.forget = forget
         self.mark = mark
 
-    def run(self, items: Sequence[Any], work: Callable[[Any, Guard], None]) -> None:
-        """``work(item, guard)`` for each item; each item counts as one done."""
+    def run(self, items: Sequence[Any], work: Callable[[Any, Guard], None], *, counted: bool = True) -> None:
+        """``work(item, guard)`` for each item; each item counts as one done unless not ``counted``."""
         for start in range(0, len(items), COMMIT_EVERY):
-            self.commit(items[start : start + COMMIT_EVERY], work, counted=True)
-
-    def once(self, work: Callable[[Guard], None]) -> None:
-        """``work(guard)`` once, committed like a chunk, counting no object."""
-        self.commit([None], lambda _item, guard: work(guard), counted=False)
+            self.commit(items[start : start + COMMIT_EVERY], work, counted=counted)
 
     def commit(self, chunk: Sequence[Any], work: Callable[[Any, Guard], None], *, counted: bool) -> None:
         conflicts = 0

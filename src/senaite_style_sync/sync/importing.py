@@ -106,7 +106,7 @@ def apply_plan(
         job.add_warning(state.synced[uid].remote_path, "release", RELEASED)
         release(applier, uid)
     checkpoints.run(deleted_there, lambda uid, guard: tracked(uid, lambda: deleted_conflict(applier, job, guard, uid)))
-    checkpoints.once(lambda guard: finish(applier, guard, touched_parents, failed))
+    finish(applier, checkpoints, touched_parents, failed)
     return failed
 
 
@@ -229,20 +229,33 @@ def set_relations(applier: Applier, job: Job, uid: str) -> None:
         job.add_warning(applier.state.index[uid].path, "relations", OUTSIDE.format(", ".join(missing)))
 
 
-def finish(applier: Applier, guard: Guard, touched_parents: set[str], failed: set[str] | None = None) -> None:
+def finish(applier: Applier, checkpoints: Checkpoints, touched_parents: set[str], failed: set[str]) -> None:
     """Second pass: relations, default pages, folder order (the children of a folder whose order
-    failed go into ``failed``; relations and default pages are retried from the state anyway)."""
+    failed go into ``failed``; relations and default pages are retried from the state anyway).
+
+    Committed in chunks like the writes: after a full Import it touches every folder and
+    every object with relations, and one transaction of it all would hold them all in memory.
+    """
     state = applier.state
-    for uid in list(state.pending_relations.keys()):
-        guard(uid, "relations", set_relations, applier, guard.job, uid)
-    for folder_uid in list(state.pending_default_pages):
-        guard(folder_uid, "default page", second_pass.set_default_page, applier, folder_uid)
-    for parent in sorted(touched_parents):
-        ranked = sorted((entry.position, uid) for uid, entry in state.children(parent))
-        if not ranked:
-            continue
-        uids = [uid for _, uid in ranked]
-        errors = guard.job.counts.get("errors", 0)
-        guard(parent, "order", second_pass.order_children, applier, parent, uids)
-        if failed is not None and guard.job.counts.get("errors", 0) > errors:
-            failed.update(uids)
+    checkpoints.run(
+        list(state.pending_relations.keys()),
+        lambda uid, guard: guard(uid, "relations", set_relations, applier, guard.job, uid),
+        counted=False,
+    )
+    checkpoints.run(
+        list(state.pending_default_pages),
+        lambda uid, guard: guard(uid, "default page", second_pass.set_default_page, applier, uid),
+        counted=False,
+    )
+    checkpoints.run(sorted(touched_parents), lambda parent, guard: order(applier, guard, parent, failed), counted=False)
+
+
+def order(applier: Applier, guard: Guard, parent: str, failed: set[str]) -> None:
+    ranked = sorted((entry.position, uid) for uid, entry in applier.state.children(parent))
+    if not ranked:
+        return
+    uids = [uid for _, uid in ranked]
+    errors = guard.job.counts.get("errors", 0)
+    guard(parent, "order", second_pass.order_children, applier, parent, uids)
+    if guard.job.counts.get("errors", 0) > errors:
+        failed.update(uids)
