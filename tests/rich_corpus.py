@@ -186,6 +186,8 @@ def build_rich_corpus(site, *, seed: int = 7) -> dict:
             roles=("odd_id",),
             text=rich("<p>Tilde, Komma, Klammern und Leerzeichen in der Id.</p>"),
         )
+        # Made by a script: the required title is empty (no form or REST call checked it).
+        make(medien, "Document", "ohne-titel", "", roles=("untitled",), text=rich("<p>Kein Titel.</p>"))
 
         # Pages with rich text: filled in below, once every target exists.
         seiten = make(site, "Folder", "seiten", "Seiten – ページ", roles=("layout",))

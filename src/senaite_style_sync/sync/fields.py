@@ -41,6 +41,7 @@ from zope.schema.interfaces import ICollection
 from zope.schema.interfaces import IField
 from zope.schema.interfaces import IText
 from zope.schema.interfaces import ITextLine
+from zope.schema.interfaces import RequiredMissing
 
 from senaite_style_sync.interfaces import IFieldWriter
 from senaite_style_sync.sync.active_html import is_active
@@ -56,6 +57,8 @@ SET_APART = frozenset({"effective", "expires", "changeNote", "id"})
 MAX_TEXT = 16 * 2**20
 # The longest file name or content type a file takes from the peer (file systems allow 255 bytes).
 MAX_FILENAME = 1000
+# The JSON of an empty value: what the peer sends for a field it has empty.
+EMPTY = (None, "", [], {})
 # The schemes a Link's URL may have (or none: a path); never javascript:, data: and the like.
 LINK_SCHEMES = frozenset({"http", "https", "ftp", "ftps", "mailto", "tel", "sms", "news", "callto"})
 
@@ -136,7 +139,14 @@ class DefaultFieldWriter(FieldWriter):
         check_collection(self.field, value)
         deserializer = queryMultiAdapter((self.field, self.context, self.request), IFieldDeserializer)
         if deserializer is not None:
-            set_field(self.context, self.field, deserializer(value))
+            try:
+                value = deserializer(value)
+            except RequiredMissing:
+                # A required field the original has empty (made by a script, which no form
+                # checked): the copy is the original, and an empty value grants nothing.
+                if value not in EMPTY:
+                    raise
+            set_field(self.context, self.field, value)
 
 
 def check_collection(field, value: Any) -> None:
