@@ -91,6 +91,12 @@ TARGET_F_GROWTH = 1.5
 # the instance that buildout writes (parts/instance/etc/zope.conf) has cache-size 30000.
 CACHE_SIZE = 30000
 MEMORY_CACHE_SIZE = 2000
+# The in-memory storage's index of its records: its maps of oids, serials and transactions,
+# with the oids and serials it made (by ZODB.utils, called from the storage).
+STORAGE_INDEX = ("*/ZODB/MappingStorage.py", "*/ZODB/DemoStorage.py")
+# All ZODB keeps: those, the records, and the caches' unpickled states and ghosts.
+ZODB_MODULES = ("*/ZODB/*",)
+STORAGE_FRAMES = 2
 EXPORTIMPORT_ZCML = """
 <configure xmlns="http://namespaces.zope.org/zope">
   <include package="plone.exportimport.serializers" />
@@ -132,14 +138,22 @@ def listed(site) -> dict[str, tuple[str, str]]:
 
 
 def stored_bytes(storage) -> int:
-    """Bytes of object records held by the test layer's in-memory storage (DemoStorage over
-    MappingStorage): in a deployment they go to a file or database, not the process's memory."""
+    """Bytes of the object records held by the test layer's in-memory storage (DemoStorage over
+    MappingStorage), each a bytes object: in a deployment they go to a file or database, not
+    the process's memory."""
     if hasattr(storage, "changes"):  # DemoStorage
         return stored_bytes(storage.base) + stored_bytes(storage.changes)
     data = getattr(storage, "_data", None)  # MappingStorage: {oid: {tid: record}}
     if isinstance(data, dict):
-        return sum(len(record) for revisions in data.values() for record in revisions.values())
+        return sum(sys.getsizeof(record) for revisions in data.values() for record in revisions.values())
     return 0
+
+
+def traced_in(snapshot: tracemalloc.Snapshot, patterns: tuple[str, ...]) -> int:
+    """Traced bytes still held that were allocated in a frame of these files, or one call
+    below (STORAGE_FRAMES)."""
+    filters = [tracemalloc.Filter(True, pattern, all_frames=True) for pattern in patterns]
+    return sum(trace.size for trace in snapshot.filter_traces(filters).traces)
 
 
 def snapshot(site) -> dict[str, tuple[bytes, str]]:
@@ -622,21 +636,28 @@ class BenchSync(SyncTestCase):
 
     # memory ------------------------------------------------------------------------------
 
-    def measured_sync(self, site_id: str, source_id: str) -> tuple[int, int, Job]:
-        """(traced peak, bytes the in-memory test storage gained, import job) of a Fetch + Import."""
+    def measured_sync(self, site_id: str, source_id: str) -> tuple[int, int, int, int, Job]:
+        """(traced peak, bytes of records the in-memory test storage gained, of its index of
+        them, of all ZODB holds at the end, import job) of a Fetch + Import."""
         site = self.new_site(site_id, ADDON_PROFILES)
         self.add_remote(site, "mem", source_id)
         stored = stored_bytes(self.db.storage)
-        tracemalloc.start()
+        # Both runs start from caches of ghosts, as after a restart: what each run loads is
+        # traced whole, and none of the cache is left from an earlier phase.
+        self.db.cacheMinimize()
+        tracemalloc.start(STORAGE_FRAMES)
         try:
             fetch, _ = self.step(site, "mem", "fetch")
             job, _seconds = self.step(site, "mem", "import")
             _current, peak = tracemalloc.get_traced_memory()
+            # Traced from the start of the run: what ZODB made for it, and still holds.
+            held = tracemalloc.take_snapshot()
+            index, zodb = traced_in(held, STORAGE_INDEX), traced_in(held, ZODB_MODULES)
         finally:
             tracemalloc.stop()
         self.record_errors(f"(memory {site_id}) fetch", fetch)
         self.record_errors(f"(memory {site_id}) import", job)
-        return peak, stored_bytes(self.db.storage) - stored, job
+        return peak, stored_bytes(self.db.storage) - stored, index, zodb, job
 
     def phase_memory(self):
         r = self.results
@@ -646,9 +667,9 @@ class BenchSync(SyncTestCase):
         # that bound. A smaller cache reaches its bound in both runs and shows the rest.
         self.db.setCacheSize(MEMORY_CACHE_SIZE)
         try:
-            peak_full, stored_full, job = self.measured_sync("memfull", "source")
+            peak_full, stored_full, index_full, zodb_full, job = self.measured_sync("memfull", "source")
             self.check(job.counts.get("created") == self.n, f"(memory) created {job.counts.get('created')} of {self.n}")
-            peak_half, stored_half, job = self.measured_sync("memhalf", "sourcehalf")
+            peak_half, stored_half, index_half, zodb_half, job = self.measured_sync("memhalf", "sourcehalf")
             self.check(job.counts.get("created") == half, f"(memory) created {job.counts.get('created')} of {half}")
         finally:
             self.db.setCacheSize(CACHE_SIZE)
@@ -658,7 +679,15 @@ class BenchSync(SyncTestCase):
         r["mem_ratio"] = peak_full / peak_half if peak_half else 0.0
         r["mem_stored_mib"] = stored_full / 2**20
         r["mem_stored_half_mib"] = stored_half / 2**20
-        own_full, own_half = peak_full - stored_full, peak_half - stored_half
+        r["mem_index_mib"] = index_full / 2**20
+        r["mem_index_half_mib"] = index_half / 2**20
+        r["mem_cache_mib"] = (zodb_full - stored_full - index_full) / 2**20
+        r["mem_cache_half_mib"] = (zodb_half - stored_half - index_half) / 2**20
+        own_full, own_half = peak_full - stored_full - index_full, peak_half - stored_half - index_half
+        r["mem_own_cached_mib"] = own_full / 2**20
+        r["mem_own_cached_half_mib"] = own_half / 2**20
+        r["mem_own_cached_ratio"] = own_full / own_half if own_half > 0 else 0.0
+        own_full, own_half = peak_full - zodb_full, peak_half - zodb_half
         r["mem_own_mib"] = own_full / 2**20
         r["mem_own_half_mib"] = own_half / 2**20
         r["mem_own_ratio"] = own_full / own_half if own_half > 0 else 0.0
@@ -891,8 +920,21 @@ class BenchSync(SyncTestCase):
                     f"{r['mem_peak_half_mib']:.1f} MiB (ratio N : N/2 = {r['mem_ratio']:.2f})",
                 ),
                 (
-                    "    of it, written into the in-memory storage",
+                    "    of it, records written into the in-memory storage",
                     f"{r['mem_stored_mib']:.1f} MiB for N, {r['mem_stored_half_mib']:.1f} MiB for N/2",
+                ),
+                (
+                    "    and that storage's own index of them",
+                    f"{r['mem_index_mib']:.1f} MiB for N, {r['mem_index_half_mib']:.1f} MiB for N/2",
+                ),
+                (
+                    "    the rest, with ZODB's caches",
+                    f"{r['mem_own_cached_mib']:.1f} MiB for N, {r['mem_own_cached_half_mib']:.1f} MiB for N/2"
+                    f" (ratio {r['mem_own_cached_ratio']:.2f})",
+                ),
+                (
+                    "    of it, the caches' unpickled objects and ghosts",
+                    f"{r['mem_cache_mib']:.1f} MiB for N, {r['mem_cache_half_mib']:.1f} MiB for N/2",
                 ),
                 (
                     "    the rest: the sync's own",
@@ -1184,7 +1226,10 @@ class BenchSync(SyncTestCase):
             verdicts.append(
                 f"* Memory: the traced peak of Fetch + Import is {r['mem_peak_mib']:.1f} MiB for N and"
                 f" {r['mem_peak_half_mib']:.1f} MiB for N/2; without what the in-memory test storage"
-                f" kept of the written records, {r['mem_own_mib']:.1f} MiB and {r['mem_own_half_mib']:.1f} MiB"
+                f" kept (the written records and its index of them), {r['mem_own_cached_mib']:.1f} MiB and"
+                f" {r['mem_own_cached_half_mib']:.1f} MiB (ratio {r['mem_own_cached_ratio']:.2f}); without"
+                f" what ZODB's caches hold as well (bounded by their size in objects),"
+                f" {r['mem_own_mib']:.1f} MiB and {r['mem_own_half_mib']:.1f} MiB"
                 f" (ratio {r['mem_own_ratio']:.2f})."
             )
         verdicts += self.deployed_verdicts()
@@ -1204,12 +1249,23 @@ class BenchSync(SyncTestCase):
             "peak covers every thread of the benchmark's process (the peer's is not traced),",
             "the ZODB caches included; a ratio near 1 means memory does not grow with N. The",
             "ZODB cache is bounded by its size in objects, not by N: these two runs use a cache",
-            f"of {MEMORY_CACHE_SIZE} objects per connection, which both fill, so what grows with N",
+            f"of {MEMORY_CACHE_SIZE} objects per connection, emptied to ghosts before each run and",
+            "filled by both, so what grows with N",
             "beyond it shows (the Remote's index and its record of synced objects grow by",
             "design). The test layer's storage keeps every record written (each revision of",
             "each object and catalog bucket) in the process's memory, where a deployment's",
             "FileStorage or RelStorage writes them out: those bytes, summed from the storage",
-            "before and after each run, are shown, and the rest is the sync's own memory.",
+            "before and after each run, are shown. So is the storage's own index of them (its",
+            "maps of oids, serials and transactions: the traced allocations, still held at the",
+            "end, made in its modules or one call below, ``tracemalloc`` keeping two frames); a",
+            "FileStorage keeps a compact index of oids to file offsets instead. What remains",
+            "is shown with ZODB's caches and without them: the caches are bounded by their",
+            "count of objects, not their bytes, and hold the objects last used (after a full",
+            "Import, the second pass has visited every folder, so more of them and their",
+            "ordering lists at N than at N/2). Their share is the traced allocations still held",
+            "that were made in ZODB's modules (or one call below), less the records and the",
+            "index. The rest is the sync's own memory. What ZODB holds is taken at the end of",
+            "the run; it only grows during one, except the caches, which shrink at each commit.",
             "The maximum resident set size is the benchmark process's, from",
             "``resource.getrusage``.",
             "",
