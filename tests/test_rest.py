@@ -1,6 +1,7 @@
 """@sync-remotes over real HTTP: CRUD, validation, write-only password, permissions, test connection."""
 
 import unittest
+from unittest import mock
 
 import requests
 import transaction
@@ -260,6 +261,35 @@ class TestSyncRead(RestTestCase):
         self.assertIn({"id": "Reader"}, sharing["available_roles"])
         # Owner is not a role the sharing page manages: only Reader is reported.
         self.assertIn({"id": EDITOR_NAME, "roles": {"Reader": True}}, sharing["entries"])
+
+    def test_rich_text_served_as_stored_and_rendered_elsewhere(self):
+        from plone import api
+        from plone.app.textfield.value import RichTextValue
+        from plone.restapi.interfaces import ISerializeToJson
+        from zope.component import getMultiAdapter
+
+        from senaite_style_sync.sync.served import served
+
+        target = api.content.create(self.portal, "Document", id="target", title="Target")
+        raw = f'<p><a href="resolveuid/{target.UID()}">Target</a></p>'
+        page = api.content.create(self.portal, "Document", id="linking", title="Linking")
+        page.text = RichTextValue(raw, "text/html", "text/x-html-safe")
+        transaction.commit()
+        answer = self.read([page.UID()])
+        self.assertEqual(answer.status_code, 200, answer.text)
+        text = answer.json()["items"][0]["text"]
+        self.assertEqual(text, {"data": raw, "content-type": "text/html", "encoding": "utf-8"})
+        rendered = requests.get(
+            page.absolute_url(), auth=(SITE_OWNER_NAME, SITE_OWNER_PASSWORD), headers={"Accept": "application/json"}
+        ).json()["text"]
+        self.assertEqual(rendered["data"], f'<p><a href="{target.absolute_url()}">Target</a></p>')
+        # Serving as stored marks the request only while it serves: what is served next is rendered.
+        request = self.layer["request"]
+        with mock.patch.object(RichTextValue, "output_relative_to", side_effect=AssertionError("rendered")):
+            self.assertEqual(served(page, request)["text"]["data"], raw)  # not rendered to be thrown away
+        again = getMultiAdapter((page, request), ISerializeToJson)(include_items=False)
+        self.assertNotIn("resolveuid", again["text"]["data"])
+        self.assertIn('/plone/target">Target</a>', again["text"]["data"])
 
     def test_only_for_managers_and_bounded(self):
         # Others sync through plain plone.restapi: the client falls back when refused here.

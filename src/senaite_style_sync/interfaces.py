@@ -47,6 +47,11 @@ class IImporter(Interface):
         """Import; record per-item failures on ``job`` and never commit (the caller does)."""
 
 
+class IServeStored(Interface):
+    """Marks a request, while the sync serves an object, whose rich text is served as stored,
+    not rendered (sync/served.py): the rendering would be thrown away."""
+
+
 class IReadOnlyCopy(Interface):
     """Marks a locked read-only copy (sync/readonly.py): only the sync changes, moves or deletes it."""
 

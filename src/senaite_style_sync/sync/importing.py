@@ -251,6 +251,7 @@ def finish(applier: Applier, checkpoints: Checkpoints, touched_parents: set[str]
 
 
 def order(applier: Applier, guard: Guard, parent: str, failed: set[str]) -> None:
+    """Order one folder's synced children as on the peer."""
     ranked = sorted((entry.position, uid) for uid, entry in applier.state.children(parent))
     if not ranked:
         return

@@ -11,15 +11,23 @@ from plone import api
 from plone.app.contenttypes.interfaces import ILink
 from plone.app.textfield.interfaces import IRichText
 from plone.app.textfield.value import RichTextValue
+from plone.dexterity.interfaces import IDexterityContent
 from plone.namedfile.interfaces import INamedField
 from plone.namedfile.interfaces import INamedFile
+from plone.restapi.interfaces import IFieldSerializer
 from plone.restapi.interfaces import ISerializeToJson
 from plone.restapi.serializer.converters import json_compatible
+from plone.restapi.serializer.dxfields import RichttextFieldSerializer
 from Products.CMFCore.utils import getToolByName
 from Products.CMFCore.WorkflowCore import WorkflowException
+from zope.component import adapter
 from zope.component import getMultiAdapter
 from zope.i18n import translate
+from zope.interface import alsoProvides
+from zope.interface import implementer
+from zope.interface import noLongerProvides
 
+from senaite_style_sync.interfaces import IServeStored
 from senaite_style_sync.peer import wire
 from senaite_style_sync.sync.fields import schema_fields
 from senaite_style_sync.sync.fingerprint import blob_sha256
@@ -38,7 +46,13 @@ def served(obj, request) -> dict[str, Any]:
 def view(obj, request, stored: bool) -> dict[str, Any]:
     """The object's JSON as ``@search?fullobjects`` gives it, with its review history and local
     roles; with its rich text and Link URL as stored, or as rendered (as stock restapi serves them)."""
-    data = getMultiAdapter((obj, request), ISerializeToJson)(include_items=False)
+    if stored:
+        alsoProvides(request, IServeStored)
+    try:
+        data = getMultiAdapter((obj, request), ISerializeToJson)(include_items=False)
+    finally:
+        if stored:
+            noLongerProvides(request, IServeStored)
     components = data.setdefault("@components", {})
     components["workflow"] = {"@id": f"{obj.absolute_url()}/@workflow", "history": history(obj, request)}
     data[wire.SHARING_KEY] = sharing(obj, request)
@@ -56,6 +70,19 @@ def blob_hashes(obj) -> dict[str, str]:
         if INamedField.providedBy(field) and INamedFile.providedBy(value):
             hashes[name] = blob_sha256(value)
     return hashes
+
+
+@adapter(IRichText, IDexterityContent, IServeStored)
+@implementer(IFieldSerializer)
+class StoredRichTextSerializer(RichttextFieldSerializer):
+    """Rich text as stored, in the shape restapi serves it: its output transform (resolving
+    links, safe-HTML filtering) costs a tenth of serving an object, for text served raw."""
+
+    def __call__(self):
+        value = self.get_value()
+        if not isinstance(value, RichTextValue):
+            return super().__call__()
+        return {"data": value.raw, "content-type": value.mimeType, "encoding": value.encoding}
 
 
 def serve_stored(obj, data: dict[str, Any]) -> list[str]:

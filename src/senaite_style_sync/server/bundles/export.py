@@ -71,12 +71,13 @@ def write_records(
     writer.add_json("site.json", {"@id": site.absolute_url(), "UID": site.UID()})
     if since is None:
         brains = catalog.searchResults(sort_on="UID")
-        writer.add_lines("listing.jsonl", listing_items(brains))
+        listing = listing_items(brains)
+        writer.add_lines("listing.jsonl", listing)
         writer.add_json(
             "default_pages.json", sorted(brain.UID for brain in catalog.searchResults(is_default_page=True))
         )
         live = [brain.UID for brain in brains]
-        wanted = set(live)
+        lookup = listing  # everything is listed: the lookup holds the same entries, computed once
         folders: set[str] = set()
     else:
         items = visible_items(site, log, log.page(since, head - since + 1))
@@ -92,7 +93,8 @@ def write_records(
         folders = {uid for uid, item in newest.items() if "order" in item.get("kinds", ())}
         folders |= {newest[uid]["parents"][0] for uid in live if newest[uid].get("parents")}
         folders.add(site.UID())
-    writer.add_lines("lookup.jsonl", listing_items(catalog.searchResults(UID=sorted(wanted))) if wanted else [])
+        lookup = listing_items(catalog.searchResults(UID=sorted(wanted))) if wanted else []
+    writer.add_lines("lookup.jsonl", lookup)
     writer.add_json("orders.json", folder_orders(site, sorted(folders)))
     objects = 0
     for done, brain in enumerate(catalog.searchResults(UID=live) if live else (), 1):
