@@ -280,7 +280,10 @@ class TestSyncRead(RestTestCase):
         text = answer.json()["items"][0]["text"]
         self.assertEqual(text, {"data": raw, "content-type": "text/html", "encoding": "utf-8"})
         rendered = requests.get(
-            page.absolute_url(), auth=(SITE_OWNER_NAME, SITE_OWNER_PASSWORD), headers={"Accept": "application/json"}
+            page.absolute_url(),
+            auth=(SITE_OWNER_NAME, SITE_OWNER_PASSWORD),
+            headers={"Accept": "application/json"},
+            timeout=30,
         ).json()["text"]
         self.assertEqual(rendered["data"], f'<p><a href="{target.absolute_url()}">Target</a></p>')
         # Serving as stored marks the request only while it serves: what is served next is rendered.
