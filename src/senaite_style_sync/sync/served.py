@@ -92,6 +92,7 @@ def serve_stored(obj, data: dict[str, Any]) -> list[str]:
     for name, field in schema_fields(obj):
         value = getattr(base, name, None)
         if IRichText.providedBy(field) and isinstance(value, RichTextValue) and isinstance(data.get(name), dict):
+            # Usually raw already (StoredRichTextSerializer); not where an add-on's own serializer answered.
             data[name]["data"] = value.raw
             stored.append(name)
     if ILink.providedBy(obj) and isinstance(data.get("remoteUrl"), str):
