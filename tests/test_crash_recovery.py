@@ -13,6 +13,7 @@ from ZODB.POSException import ConflictError
 from zope.component import getGlobalSiteManager
 from zope.component import getUtility
 from zope.component.hooks import setSite
+from zope.globalrequest import getRequest
 from zope.interface import implementer
 from zope.intid.interfaces import IIntIds
 from zope.processlifetime import DatabaseOpenedWithRoot
@@ -310,3 +311,34 @@ class TestSecondPassCheckpoints(SyncTestCase):
         for number in range(5):
             page = self.portal[f"page-{number}"]
             self.assertEqual([item.to_object for item in page.relatedItems], [self.portal["target"]])
+
+
+class TestRequestCachesPerChunk(SyncTestCase):
+    def test_the_catalog_cache_on_the_job_request_is_dropped_at_each_commit(self):
+        """A job keeps one request: what the catalog caches on it for each query must not pile
+        up for the whole run (its memory would grow with the number of objects)."""
+        self.on_source()
+        with api.env.adopt_roles(["Manager"]):
+            for number in range(6):
+                api.content.create(self.source, "Document", id=f"page-{number}", title=f"Page {number}")
+        transaction.commit()
+        self.make_remote()
+        self.run_step("fetch")
+        catalog = self.portal.portal_catalog
+        cached = []
+        original = chunks.Guard.__call__
+
+        def measured(guard, *args):
+            caches = getRequest().other.get("__catalog_cache__") or {}
+            cached.append(sum(len(cache) for cache in caches.values()))
+            # A lookup of its own for each object, as the writer's lookups of local copies are.
+            catalog.unrestrictedSearchResults(UID=f"not-here-{len(cached)}")
+            return original(guard, *args)
+
+        with mock.patch.object(chunks, "COMMIT_EVERY", 2), mock.patch.object(chunks.Guard, "__call__", measured):
+            job = self.run_step("import")
+        self.assertEqual(job.counts.get("created"), 6)
+        # The lookups were cached on the request, and a commit dropped them: a later object
+        # finds the cache empty again (without the drop it holds every earlier lookup).
+        self.assertGreater(max(cached), 0, cached)
+        self.assertIn(0, cached[1:], cached)

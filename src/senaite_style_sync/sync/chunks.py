@@ -11,6 +11,7 @@ from typing import Any
 
 import transaction
 from ZODB.POSException import ConflictError
+from zope.globalrequest import getRequest
 
 from senaite_style_sync.model.jobs import Job
 
@@ -21,6 +22,18 @@ CONFLICT_RETRIES = 3
 
 def nothing() -> None:
     """What a rollback of no cache does."""
+
+
+def forget_request_caches() -> None:
+    """Drop the catalog's cache of query results from this thread's request.
+
+    A job keeps one request from start to end, and the catalog caches the interim results of
+    each query on it (``__catalog_cache__``): one entry per object looked up, so without this
+    a job's memory grows with the number of objects it handles.
+    """
+    other = getattr(getRequest(), "other", None)
+    if isinstance(other, dict):
+        other.pop("__catalog_cache__", None)
 
 
 class RedoCarefully(Exception):
@@ -100,6 +113,7 @@ class Checkpoints:
                 self.flush()
                 self.job.heartbeat = time.time()
                 transaction.commit()
+                forget_request_caches()
                 return
             except ConflictError:
                 conflicts += 1
