@@ -8,6 +8,7 @@ from unittest import mock
 
 import transaction
 from plone import api
+from plone.dexterity.content import ASSIGNABLE_CACHE_KEY
 from z3c.relationfield import RelationValue
 from ZODB.POSException import ConflictError
 from zope.component import getGlobalSiteManager
@@ -314,9 +315,9 @@ class TestSecondPassCheckpoints(SyncTestCase):
 
 
 class TestRequestCachesPerChunk(SyncTestCase):
-    def test_the_catalog_cache_on_the_job_request_is_dropped_at_each_commit(self):
-        """A job keeps one request: what the catalog caches on it for each query must not pile
-        up for the whole run (its memory would grow with the number of objects)."""
+    def test_caches_on_the_job_request_are_dropped_at_each_commit(self):
+        """A job keeps one request: what the catalog and plone.dexterity cache on it for each
+        object must not pile up for the whole run (its memory would grow with the objects)."""
         self.on_source()
         with api.env.adopt_roles(["Manager"]):
             for number in range(6):
@@ -325,12 +326,14 @@ class TestRequestCachesPerChunk(SyncTestCase):
         self.make_remote()
         self.run_step("fetch")
         catalog = self.portal.portal_catalog
-        cached = []
+        cached, assignables = [], []
         original = chunks.Guard.__call__
 
         def measured(guard, *args):
-            caches = getRequest().other.get("__catalog_cache__") or {}
+            request = getRequest()
+            caches = request.other.get("__catalog_cache__") or {}
             cached.append(sum(len(cache) for cache in caches.values()))
+            assignables.append(len(getattr(request, ASSIGNABLE_CACHE_KEY, {})))
             # A lookup of its own for each object, as the writer's lookups of local copies are.
             catalog.unrestrictedSearchResults(UID=f"not-here-{len(cached)}")
             return original(guard, *args)
@@ -342,3 +345,6 @@ class TestRequestCachesPerChunk(SyncTestCase):
         # finds the cache empty again (without the drop it holds every earlier lookup).
         self.assertGreater(max(cached), 0, cached)
         self.assertIn(0, cached[1:], cached)
+        # The same for the behavior assignables, one per object written (each holds its object).
+        self.assertGreater(max(assignables), 0, assignables)
+        self.assertIn(0, assignables[1:], assignables)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import transaction
+from plone.dexterity.content import ASSIGNABLE_CACHE_KEY
 from ZODB.POSException import ConflictError
 from zope.globalrequest import getRequest
 
@@ -25,15 +26,21 @@ def nothing() -> None:
 
 
 def forget_request_caches() -> None:
-    """Drop the catalog's cache of query results from this thread's request.
+    """Drop what Plone caches per request from this thread's request.
 
-    A job keeps one request from start to end, and the catalog caches the interim results of
-    each query on it (``__catalog_cache__``): one entry per object looked up, so without this
-    a job's memory grows with the number of objects it handles.
+    A job keeps one request from start to end, and on it the catalog caches the interim
+    results of each query (``__catalog_cache__``) and plone.dexterity each object's behavior
+    assignable, which holds the object: entries per object, so without this a job's memory
+    grows with the number of objects it handles.
     """
-    other = getattr(getRequest(), "other", None)
+    request = getRequest()
+    if request is None:
+        return
+    other = getattr(request, "other", None)
     if isinstance(other, dict):
         other.pop("__catalog_cache__", None)
+    if ASSIGNABLE_CACHE_KEY in getattr(request, "__dict__", {}):
+        delattr(request, ASSIGNABLE_CACHE_KEY)
 
 
 class RedoCarefully(Exception):
