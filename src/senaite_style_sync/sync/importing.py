@@ -85,7 +85,7 @@ def apply_plan(
     known_tokens = {uid: state.synced[uid].token for uid in plan.recheck if uid in state.synced and uid not in forced}
     local_uids = {uid: state.synced[uid].local_uid for uid in writes if uid in state.synced}
     local_blobs = LocalBlobs(site, local_uids, reader.http.tmpdir)
-    read_ahead = ReadAhead(reader, {uid: state.index[uid].path for uid in writes}, known_tokens, local_blobs)
+    read_ahead = ReadAhead(reader, lambda uid: state.index[uid].path, known_tokens, local_blobs)
     read_ahead.each(
         writes,
         checkpoints,

@@ -42,6 +42,8 @@ def read_chunks(uids: list[str]) -> list[list[str]]:
 class ReadAhead:
     """Reads batches of objects (JSON, local roles, blobs) in a thread pool, a few batches ahead.
 
+    ``path_of`` gives a remote UID's path on the peer; it is called on the writer's thread, a
+    batch at a time, so no map of every object's path is held through the run.
     ``known_tokens`` (remote UID -> fingerprint written last) spares the local roles and
     blobs of objects whose JSON is unchanged; ``local_blobs`` (blob_reuse.py), where given,
     spares downloading a file whose sha256 the peer states and that is here already.
@@ -50,20 +52,24 @@ class ReadAhead:
     def __init__(
         self,
         reader: PeerReader,
-        paths: dict[str, str],
+        path_of: Callable[[str], str],
         known_tokens: dict[str, str],
         local_blobs: LocalBlobs | None = None,
     ) -> None:
         self.reader = reader
-        self.paths = paths
+        self.path_of = path_of
         self.known_tokens = known_tokens
         self.local_blobs = local_blobs
         self.pool = ThreadPoolExecutor(READERS, thread_name_prefix="sync-reader")
 
-    def read(self, uids: list[str]) -> dict[str, Fetched | PeerError]:
-        return {uid: self.fetch(uid, data) for uid, data in self.reader.read_objects(uids).items()}
+    def submit(self, uids: list[str]) -> Future:
+        paths = {uid: self.path_of(uid) for uid in uids}
+        return self.pool.submit(self.read, uids, paths)
 
-    def fetch(self, uid: str, data: dict[str, Any] | PeerError) -> Fetched | PeerError:
+    def read(self, uids: list[str], paths: dict[str, str]) -> dict[str, Fetched | PeerError]:
+        return {uid: self.fetch(uid, data, paths[uid]) for uid, data in self.reader.read_objects(uids).items()}
+
+    def fetch(self, uid: str, data: dict[str, Any] | PeerError, path: str) -> Fetched | PeerError:
         """One object's JSON with its local roles and downloaded files; a PeerError, saying why,
         when any of it cannot be had or is malformed (the object's error, not the run's)."""
         if isinstance(data, PeerError):
@@ -73,7 +79,7 @@ class ReadAhead:
             sharing = data.pop(wire.SHARING_KEY, None)  # not part of the content's token
             if self.known_tokens.get(uid) == fetched.token:
                 return fetched  # unchanged content: sharing and blobs are not needed
-            fetched.sharing = sharing if sharing is not None else self.reader.sharing(self.paths[uid])
+            fetched.sharing = sharing if sharing is not None else self.reader.sharing(path)
             if not isinstance(fetched.sharing, dict):
                 raise PeerError(f"its local roles are not a JSON object: {fetched.sharing!r:.80}")
             hashes = data.get(wire.BLOB_SHA256) if isinstance(data.get(wire.BLOB_SHA256), dict) else {}
@@ -94,11 +100,11 @@ class ReadAhead:
 
     def batches(self, uids: list[str]) -> Iterator[tuple[list[str], dict[str, Fetched | PeerError]]]:
         chunks = read_chunks(uids)
-        futures: list[Future | None] = [self.pool.submit(self.read, chunk) for chunk in chunks[:READERS]]
+        futures: list[Future | None] = [self.submit(chunk) for chunk in chunks[:READERS]]
         for number, chunk in enumerate(chunks):
             result = futures[number].result()
             if number + READERS < len(chunks):
-                futures.append(self.pool.submit(self.read, chunks[number + READERS]))
+                futures.append(self.submit(chunks[number + READERS]))
             futures[number] = None  # let the batch go once written
             yield chunk, result
 

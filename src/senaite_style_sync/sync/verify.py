@@ -266,7 +266,7 @@ def verify(site, remote, job: Job, reader: PeerReader) -> None:
         for category, detail in found:
             job.add_difference(uid, path, category, detail)
 
-    ReadAhead(reader, {uid: state.index[uid].path for uid in uids}, {}).each(uids, checkpoints, check)
+    ReadAhead(reader, lambda uid: state.index[uid].path, {}).each(uids, checkpoints, check)
 
     def gone(uid: str, guard: Guard) -> None:
         job.add_difference(uid, state.synced[uid].remote_path, "extra", "the peer no longer lists it here")
