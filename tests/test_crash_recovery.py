@@ -3,6 +3,7 @@
 import glob
 import os
 import tempfile
+import threading
 import time
 from unittest import mock
 
@@ -32,6 +33,7 @@ from senaite_style_sync.jobs.runner import active_job
 from senaite_style_sync.jobs.runner import run_job
 from senaite_style_sync.jobs.runner import start_job
 from senaite_style_sync.model import jobs as jobs_model
+from senaite_style_sync.model.jobs import UNFINISHED
 from senaite_style_sync.model.jobs import Job
 from senaite_style_sync.model.jobs import JobStore
 from senaite_style_sync.model.storage import RemoteStorage
@@ -180,6 +182,34 @@ class TestEndings(JobsTestCase):
         transaction.abort()
         self.assertIsNone(RemoteStorage(self.portal).get("src"))
         self.assertEqual([job.remote for job in JobStore(self.portal).unfinished()], [])
+
+
+class TestJobConnection(JobsTestCase):
+    def test_a_job_runs_on_the_connection_its_request_gives_back(self):
+        """ZODB hands out the connection used last: the job waits for its request's, and its cache."""
+        self.make_remote()
+        db = self.portal._p_jar.db()
+        opened = []
+        real_open = db.open
+
+        def recording_open(*args, **kwargs):
+            connection = real_open(*args, **kwargs)
+            if threading.current_thread().name.startswith("sync-"):
+                opened.append(connection)
+            return connection
+
+        requests = db.open()  # as a request's: started the job, closed after its commit
+        site = requests.root()["Application"]["plone"]
+        with mock.patch.object(db, "open", recording_open):
+            job = start_job(site, RemoteStorage(site).get("src"), "fetch", "test")
+            transaction.commit()
+            time.sleep(0.3)  # the request ends a moment after its commit
+            self.assertEqual(opened, [])
+            requests.close()
+            wait_until(lambda: opened)
+        self.assertIs(opened[0], requests)
+        wait_until(lambda: self.job(job.id).state not in UNFINISHED)
+        self.assertEqual(self.job(job.id).state, "done")
 
 
 class TestRecovery(JobsTestCase):

@@ -9,6 +9,7 @@ recorded as ended (a write conflict included).
 
 import logging
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from datetime import datetime
@@ -40,6 +41,8 @@ STEPS = ("fetch", "import", "update", "delete", "verify", "repair", "export", "b
 FOLLOW_UPS = {"delete": ("pending_deletes", "deletions"), "repair": ("differences", "differences")}
 AUTOMATIC = ("clock", "hook", "cron", "resume")
 COMMIT_RETRIES = 3
+# How long a job's thread waits for its request to return its ZODB connection (after_close).
+CLOSE_WAIT, RETURN_WAIT = 1.0, 0.05
 T = TypeVar("T")
 
 
@@ -78,12 +81,16 @@ def start_job(
     JobStore(site).add(job)
     # Writing the remote makes two simultaneous starts conflict in ZODB: one of them retries and is refused.
     remote.active_job = job.id
-    db = site._p_jar.db()
+    connection = site._p_jar
+    db = connection.db()
     site_path = "/".join(site.getPhysicalPath())
 
     def start_after_commit(committed: bool) -> None:
         if committed:
-            threading.Thread(target=run_job, args=(db, site_path, job.id), name=f"sync-{job.id}", daemon=True).start()
+            closed = threading.Event()
+            connection.onCloseCallback(closed.set)
+            args = (db, site_path, job.id, lambda: after_close(connection, closed))
+            threading.Thread(target=run_job, args=args, name=f"sync-{job.id}", daemon=True).start()
 
     if in_thread:
         transaction.get().addAfterCommitHook(start_after_commit)
@@ -148,9 +155,25 @@ def fail(site, job_id: str, error: Exception) -> Job:
     return job
 
 
-def run_job(db, site_path: str, job_id: str) -> None:
+def after_close(connection, closed: threading.Event) -> None:
+    """Wait, a moment at most, until the starting request has put its connection back in the pool.
+
+    ZODB's pool hands out the connection closed last, so the job then gets that one, whose cache
+    the previous job warmed (the catalog, the remote's state), not a colder one it would load
+    them into again. A connection that stays open (a script's, a test's) delays the job by
+    CLOSE_WAIT.
+    """
+    if closed.wait(CLOSE_WAIT):
+        deadline = time.monotonic() + RETURN_WAIT  # close() calls back just before it returns it
+        while connection.opened is not None and time.monotonic() < deadline:
+            time.sleep(0.001)
+
+
+def run_job(db, site_path: str, job_id: str, before_open: Callable[[], None] | None = None) -> None:
     """Thread body: open a connection, act as an unrestricted system user, run the step."""
     try:
+        if before_open is not None:
+            before_open()
         with as_system(db, SYSTEM_USER) as app:
             site = app.unrestrictedTraverse(site_path)
             setSite(site)
