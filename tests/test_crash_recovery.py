@@ -186,7 +186,7 @@ class TestEndings(JobsTestCase):
 
 class TestJobConnection(JobsTestCase):
     def test_a_job_runs_on_the_connection_its_request_gives_back(self):
-        """ZODB hands out the connection used last: the job waits for its request's, and its cache."""
+        """The job waits for its request's connection: the warmest free one, which ZODB hands out."""
         self.make_remote()
         db = self.portal._p_jar.db()
         opened = []

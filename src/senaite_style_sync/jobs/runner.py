@@ -158,9 +158,9 @@ def fail(site, job_id: str, error: Exception) -> Job:
 def after_close(connection, closed: threading.Event) -> None:
     """Wait, a moment at most, until the starting request has put its connection back in the pool.
 
-    ZODB's pool hands out the connection closed last, so the job then gets that one, whose cache
-    the previous job warmed (the catalog, the remote's state), not a colder one it would load
-    them into again. A connection that stays open (a script's, a test's) delays the job by
+    ZODB's pool hands out the free connection with the most objects loaded, usually that one,
+    whose cache the previous job warmed (the catalog, the remote's state), not a colder one it
+    would load them into again. A connection that stays open (a script's, a test's) delays the job by
     CLOSE_WAIT.
     """
     if closed.wait(CLOSE_WAIT):
