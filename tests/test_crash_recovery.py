@@ -26,6 +26,7 @@ from senaite_style_sync.config import bundle_dir
 from senaite_style_sync.interfaces import IImporter
 from senaite_style_sync.jobs import heartbeat
 from senaite_style_sync.jobs import recovery
+from senaite_style_sync.jobs import runner
 from senaite_style_sync.jobs.process import instance_id
 from senaite_style_sync.jobs.process import process_id
 from senaite_style_sync.jobs.runner import JobRefused
@@ -40,6 +41,8 @@ from senaite_style_sync.model.storage import RemoteStorage
 from senaite_style_sync.server.bundles.export import export_bundle
 from senaite_style_sync.sync import chunks
 from senaite_style_sync.sync import second_pass
+from senaite_style_sync.sync.chunks import request_caches_per_transaction
+from senaite_style_sync.sync.local import LocalSite
 from senaite_style_sync.sync.second_pass import set_relations
 from senaite_style_sync.testing import wait_for_job_threads
 from tests.corpus import build_corpus
@@ -200,7 +203,11 @@ class TestJobConnection(JobsTestCase):
 
         requests = db.open()  # as a request's: started the job, closed after its commit
         site = requests.root()["Application"]["plone"]
-        with mock.patch.object(db, "open", recording_open):
+        for brain in site.portal_catalog.unrestrictedSearchResults():
+            brain._unrestrictedGetObject()  # as a request's that showed the site: warm
+        warmest = max((free._cache.cache_non_ghost_count for _, free in db.pool.available), default=0)
+        self.assertGreater(requests._cache.cache_non_ghost_count, warmest)  # else ZODB hands out another
+        with mock.patch.object(db, "open", recording_open), mock.patch.object(runner, "CLOSE_WAIT", 10.0):
             job = start_job(site, RemoteStorage(site).get("src"), "fetch", "test")
             transaction.commit()
             time.sleep(0.3)  # the request ends a moment after its commit
@@ -344,7 +351,7 @@ class TestSecondPassCheckpoints(SyncTestCase):
             self.assertEqual([item.to_object for item in page.relatedItems], [self.portal["target"]])
 
 
-class TestRequestCachesPerChunk(SyncTestCase):
+class TestRequestCachesPerTransaction(SyncTestCase):
     def test_caches_on_the_job_request_are_dropped_at_each_commit(self):
         """A job keeps one request: what the catalog and plone.dexterity cache on it for each
         object must not pile up for the whole run (its memory would grow with the objects)."""
@@ -378,3 +385,40 @@ class TestRequestCachesPerChunk(SyncTestCase):
         # The same for the behavior assignables, one per object written (each holds its object).
         self.assertGreater(max(assignables), 0, assignables)
         self.assertIn(0, assignables[1:], assignables)
+
+    def cached(self):
+        caches = self.portal.REQUEST.other.get("__catalog_cache__") or {}
+        return sum(len(cache) for cache in caches.values())
+
+    def test_an_abort_and_a_rollback_drop_them_too(self):
+        """An abort or a rollback rewinds the catalog's counter, part of the cache's keys: what the
+        undone work cached could answer the same query after it."""
+        catalog = self.portal.portal_catalog
+        with request_caches_per_transaction():
+            catalog.unrestrictedSearchResults(UID="not-here-1")
+            self.assertGreater(self.cached(), 0)
+            transaction.abort()
+            self.assertEqual(self.cached(), 0)
+
+            def failing():
+                catalog.unrestrictedSearchResults(UID="not-here-2")
+                raise ValueError("this object cannot be written")
+
+            job = Job("src", "import", "test")
+            chunks.Guard(job, careful=True)("page", "write", failing)
+            self.assertEqual([error["step"] for error in job.errors], ["write"])
+            self.assertEqual(self.cached(), 0)
+        catalog.unrestrictedSearchResults(UID="not-here-3")
+        transaction.abort()  # outside a step, Plone's own caching is left as it is
+        self.assertGreater(self.cached(), 0)
+
+    def test_lookups_of_local_copies_cache_nothing(self):
+        """A Fetch looks up each object's local copy and commits only at its end: the UID index
+        as the catalog's Indexes give it (unwrapped) finds no request to cache on."""
+        with api.env.adopt_roles(["Manager"]):
+            uid = api.content.create(self.portal, "Document", id="page", title="Page").UID()
+        transaction.commit()
+        self.assertEqual(LocalSite(self.portal).by_uid(uid).getId(), "page")
+        self.assertEqual(self.cached(), 0)
+        self.portal.portal_catalog.unrestrictedSearchResults(UID=uid)
+        self.assertGreater(self.cached(), 0)  # a search through the catalog would

@@ -31,6 +31,7 @@ from zope.component import provideHandler
 from zope.component.hooks import setSite
 from ZPublisher.interfaces import IPubFailure
 
+from senaite_style_sync.jobs import runner
 from senaite_style_sync.model.credentials import ENV_KEY
 
 
@@ -153,6 +154,13 @@ class Functional(FunctionalTesting):
     would have unset it)."""
 
     SETTLE = 60.0  # seconds
+    # A test's own connection stays open until the test ends: a job it starts would wait the
+    # whole CLOSE_WAIT for it (tests/test_crash_recovery.py::TestJobConnection tests the wait).
+    CLOSE_WAIT = 0.01  # seconds
+
+    def testSetUp(self) -> None:
+        super().testSetUp()
+        self.close_wait, runner.CLOSE_WAIT = runner.CLOSE_WAIT, self.CLOSE_WAIT
 
     def testTearDown(self) -> None:
         deadline = time.monotonic() + self.SETTLE
@@ -167,6 +175,7 @@ class Functional(FunctionalTesting):
                 file=sys.stderr,
             )
         super().testTearDown()
+        runner.CLOSE_WAIT = self.close_wait
 
 
 class ServerErrors(Layer):

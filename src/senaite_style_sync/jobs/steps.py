@@ -19,6 +19,7 @@ from senaite_style_sync.model.jobs import JobStore
 from senaite_style_sync.model.validation import certificate_error
 from senaite_style_sync.peer.http import PeerHTTP
 from senaite_style_sync.peer.readers import open_reader
+from senaite_style_sync.sync.chunks import request_caches_per_transaction
 from senaite_style_sync.sync.feed import advance
 from senaite_style_sync.sync.feed import update_from_feed
 from senaite_style_sync.sync.fetch import fetch
@@ -61,8 +62,12 @@ def peer_http(remote, tmpdir: str) -> PeerHTTP:
 
 def run_step(site, remote, job: Job) -> None:
     """Run the job's step. Its downloads go to a temporary directory of its own, removed however
-    the step ends: a download stays until the step ends, for a redo of its write."""
-    with tempfile.TemporaryDirectory(prefix=f"sync-job-{job.id}-", ignore_cleanup_errors=True) as tmpdir:
+    the step ends: a download stays until the step ends, for a redo of its write. What Plone
+    caches on the job's one request lasts one transaction (sync/chunks.py)."""
+    with (
+        tempfile.TemporaryDirectory(prefix=f"sync-job-{job.id}-", ignore_cleanup_errors=True) as tmpdir,
+        request_caches_per_transaction(),
+    ):
         if offline(site, job):
             run_offline(site, remote, job, tmpdir)
             finish(remote, job, 0)

@@ -6,7 +6,9 @@ what was recorded, so it continues where it stopped and never duplicates an obje
 
 import time
 from collections.abc import Callable
+from collections.abc import Iterator
 from collections.abc import Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import transaction
@@ -39,8 +41,36 @@ def forget_request_caches() -> None:
     other = getattr(request, "other", None)
     if isinstance(other, dict):
         other.pop("__catalog_cache__", None)
-    if ASSIGNABLE_CACHE_KEY in getattr(request, "__dict__", {}):
-        delattr(request, ASSIGNABLE_CACHE_KEY)
+    vars(request).pop(ASSIGNABLE_CACHE_KEY, None)
+
+
+class RequestCachesPerTransaction:
+    """A transaction synchronizer: the request's caches end with each commit or abort.
+
+    An abort rewinds the catalog's change counter, which is part of its cache keys, so an
+    entry cached by the aborted work could otherwise answer the same query after it.
+    """
+
+    def beforeCompletion(self, txn) -> None:  # noqa: N802 -- transaction's ISynchronizer
+        pass
+
+    def afterCompletion(self, txn) -> None:  # noqa: N802
+        forget_request_caches()
+
+    def newTransaction(self, txn) -> None:  # noqa: N802
+        pass
+
+
+@contextmanager
+def request_caches_per_transaction() -> Iterator[None]:
+    """Within, the thread's request caches last one transaction (see RequestCachesPerTransaction)."""
+    synchronizer = RequestCachesPerTransaction()  # the manager holds it weakly: this frame keeps it
+    transaction.manager.registerSynch(synchronizer)
+    try:
+        yield
+    finally:
+        transaction.manager.unregisterSynch(synchronizer)
+        forget_request_caches()
 
 
 class RedoCarefully(Exception):
@@ -78,6 +108,7 @@ class Guard:
         except Exception as error:  # noqa: BLE001 -- one object's failure must not stop the job
             savepoint.rollback()
             rolled_back()
+            forget_request_caches()  # the rollback rewound the catalog's counter too
             self.job.add_error(label, step, f"{type(error).__name__}: {error}")
 
 
@@ -120,7 +151,6 @@ class Checkpoints:
                 self.flush()
                 self.job.heartbeat = time.time()
                 transaction.commit()
-                forget_request_caches()
                 return
             except ConflictError:
                 conflicts += 1
